@@ -1,0 +1,50 @@
+"""Micro-credential Stacks: an LTI 1.3 tool. ``create_app()`` builds the Flask app; nothing runs at import."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    from .config import REPO_ROOT, Settings
+    from .db import Database
+    from .logging import configure_logging, install_request_id
+
+    instance_path = Path((test_config or {}).get("INSTANCE_PATH") or REPO_ROOT / "instance")
+    app = Flask(__name__, instance_path=str(instance_path), instance_relative_config=True)
+    settings = Settings.from_env(instance_path, test_config)
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        MAX_CONTENT_LENGTH=settings.max_upload_bytes,
+        SESSION_COOKIE_SECURE=settings.session_cookie_secure,
+        SESSION_COOKIE_SAMESITE="None" if settings.session_cookie_secure else "Lax",
+        SESSION_COOKIE_HTTPONLY=True,
+        WTF_CSRF_TIME_LIMIT=None,
+    )
+    if test_config:
+        app.config.update({k: v for k, v in test_config.items() if k.isupper()})
+    app.extensions["settings"] = settings
+    app.extensions["db"] = Database(settings.database_url)
+
+    configure_logging()
+    install_request_id(app)
+
+    from .extensions import csrf
+
+    csrf.init_app(app)
+
+    from .tasks.celery_app import init_celery
+
+    init_celery(app)
+
+    from .web import register_blueprints
+
+    register_blueprints(app)
+
+    from .cli import register_commands
+
+    register_commands(app)
+    return app

@@ -1,0 +1,26 @@
+"""The ``lti-tool`` command group (a Flask CLI group)."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask
+from flask.cli import FlaskGroup
+
+
+def register_commands(app: Flask) -> None:
+    from .db import db_group
+    from .worker import worker_command
+
+    app.cli.add_command(db_group)
+    app.cli.add_command(worker_command)
+
+
+def _create_app() -> Flask:
+    from .. import create_app
+
+    return create_app()
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, add_version_option=False, load_dotenv=False)
+def main() -> None:
+    """Micro-credential Stacks LTI tool."""

@@ -1,0 +1,71 @@
+"""One settings object read from the environment; defaults give the embedded set-up.
+
+Every variable is listed in README.md (Configuration).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _bool(value: str | None, default: bool) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass
+class Settings:
+    instance_path: Path
+    database_url: str
+    secret_key: str
+    celery_broker_url: str | None
+    celery_result_backend: str | None
+    course_maps_dir: Path
+    upload_dir: Path
+    max_upload_bytes: int
+    base_url: str
+    dev_platform: bool
+    session_cookie_secure: bool
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def tasks_in_process(self) -> bool:
+        return not self.celery_broker_url
+
+    @classmethod
+    def from_env(cls, instance_path: Path, overrides: dict[str, Any] | None = None) -> Settings:
+        env = dict(os.environ)
+        env.update({k: str(v) for k, v in (overrides or {}).items() if v is not None and k.isupper()})
+        instance_path.mkdir(parents=True, exist_ok=True)
+        secret = env.get("SECRET_KEY") or _instance_secret(instance_path)
+        port = env.get("PORT", "5000")
+        return cls(
+            instance_path=instance_path,
+            database_url=env.get("DATABASE_URL") or f"sqlite:///{instance_path / 'lti_tool.sqlite3'}",
+            secret_key=secret,
+            celery_broker_url=env.get("CELERY_BROKER_URL") or None,
+            celery_result_backend=env.get("CELERY_RESULT_BACKEND") or None,
+            course_maps_dir=Path(env.get("COURSE_MAPS_DIR") or REPO_ROOT / "course_maps"),
+            upload_dir=Path(env.get("UPLOAD_DIR") or instance_path / "uploads"),
+            max_upload_bytes=int(env.get("MAX_UPLOAD_MB", "50")) * 1024 * 1024,
+            base_url=(env.get("BASE_URL") or f"http://127.0.0.1:{port}").rstrip("/"),
+            dev_platform=_bool(env.get("DEV_PLATFORM"), False),
+            session_cookie_secure=_bool(env.get("SESSION_COOKIE_SECURE"), False),
+            extra={k: v for k, v in (overrides or {}).items() if not k.isupper()},
+        )
+
+
+def _instance_secret(instance_path: Path) -> str:
+    """A random secret kept in the instance folder, so sessions survive restarts without a committed secret."""
+    path = instance_path / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()

@@ -1,0 +1,47 @@
+"""Is a learner's evidence complete enough to submit? Pure checks against the requirements."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from .definitions import SubmissionRequirements
+
+
+@dataclass(frozen=True)
+class ArtifactRef:
+    requirement_id: str
+    label: str
+
+
+def word_count(text: str) -> int:
+    return len(text.split())
+
+
+def missing_evidence(
+    requirements: SubmissionRequirements,
+    answers: Mapping[str, str],
+    reflections: Mapping[str, str],
+    artifacts: Sequence[ArtifactRef],
+) -> list[str]:
+    """Human-readable reasons the evidence cannot be submitted yet (empty when complete)."""
+    problems: list[str] = []
+    for q in requirements.overview_questions:
+        text = (answers.get(q.id) or "").strip()
+        if not text:
+            problems.append(f"Answer the overview question: {q.prompt}")
+        elif word_count(text) < q.min_words:
+            problems.append(f"The answer to '{q.prompt}' needs at least {q.min_words} words.")
+    for a in requirements.artifacts:
+        count = sum(1 for ref in artifacts if ref.requirement_id == a.id)
+        if count < a.min_count:
+            problems.append(f"Add at least {a.min_count} artifact(s): {a.description}")
+        elif count > a.max_count:
+            problems.append(f"At most {a.max_count} artifact(s) for: {a.description}")
+    for r in requirements.reflection_prompts:
+        text = (reflections.get(r.id) or "").strip()
+        if not text:
+            problems.append(f"Write the reflection: {r.prompt}")
+        elif word_count(text) < r.min_words:
+            problems.append(f"The reflection '{r.prompt}' needs at least {r.min_words} words.")
+    return problems

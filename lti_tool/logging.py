@@ -1,0 +1,41 @@
+"""Structured log lines (key=value) carrying a request id."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from flask import Flask, g, has_request_context, request
+
+
+class _RequestIdFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = g.get("request_id", "-") if has_request_context() else "-"
+        return True
+
+
+def configure_logging(level: int = logging.INFO) -> None:
+    root = logging.getLogger("lti_tool")
+    if any(getattr(h, "_lti_tool", False) for h in root.handlers):
+        return
+    handler = logging.StreamHandler()
+    handler._lti_tool = True  # type: ignore[attr-defined]
+    handler.addFilter(_RequestIdFilter())
+    handler.setFormatter(
+        logging.Formatter(
+            "%(asctime)s level=%(levelname)s logger=%(name)s request_id=%(request_id)s %(message)s"
+        )
+    )
+    root.addHandler(handler)
+    root.setLevel(level)
+
+
+def install_request_id(app: Flask) -> None:
+    @app.before_request
+    def _assign_request_id() -> None:
+        g.request_id = request.headers.get("X-Request-Id") or uuid.uuid4().hex[:16]
+
+    @app.after_request
+    def _echo_request_id(response):  # type: ignore[no-untyped-def]
+        response.headers["X-Request-Id"] = g.get("request_id", "")
+        return response

@@ -1,0 +1,1 @@
+"""Use cases. Each opens one transaction (``Database.transaction()``) and does one job."""
