@@ -1,6 +1,6 @@
 """Persistence: typed SQLAlchemy models, the database handle and set-based queries."""
 
-from .database import Database
 from .base import Base
+from .database import Database
 
 __all__ = ["Base", "Database"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..db import Database
@@ -14,9 +14,7 @@ from ..db.models import Course, CourseMapVersion, CredentialDef, StackDef
 def health_report(db: Database) -> dict[str, Any]:
     try:
         with db.read() as session:
-            revision = session.execute(
-                select(func.max(_alembic_version())).select_from(_alembic_table())
-            ).scalar()
+            revision = session.execute(text("SELECT version_num FROM alembic_version")).scalar()
             courses = []
             rows = session.execute(
                 select(Course, CourseMapVersion)
@@ -50,12 +48,3 @@ def health_report(db: Database) -> dict[str, Any]:
         "course_maps": courses,
     }
 
-
-def _alembic_table():  # type: ignore[no-untyped-def]
-    from sqlalchemy import column, table
-
-    return table("alembic_version", column("version_num"))
-
-
-def _alembic_version():  # type: ignore[no-untyped-def]
-    return _alembic_table().c.version_num
