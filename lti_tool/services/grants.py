@@ -1,0 +1,104 @@
+"""Record CEU grants exactly once: the unique key decides, an existing grant is left as it is."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from ..db import Database
+from ..db.base import utcnow
+from ..db.models import Grant, Submission
+from ..domain.definitions import CourseMap
+from ..domain.grants import DueGrant, due_grants
+from ..domain.submissions import SubmissionState
+from . import audit
+
+
+@dataclass(frozen=True)
+class GrantView:
+    id: int
+    kind: str
+    target_key: str
+    title: str
+    contact_hours: Decimal
+    ceus: Decimal
+    map_version_id: int
+    granted_at: datetime
+
+
+def earned_credentials(session: Session, context_id: int, user_id: int) -> set[str]:
+    return set(
+        session.scalars(
+            select(Submission.credential_key).where(
+                Submission.context_id == context_id,
+                Submission.user_id == user_id,
+                Submission.state == SubmissionState.EARNED.value,
+            )
+        )
+    )
+
+
+def _insert_once(session: Session, values: dict[str, object]) -> int | None:
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = (
+        insert(Grant)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["context_id", "user_id", "kind", "target_key"])
+        .returning(Grant.id)
+    )
+    return session.execute(stmt).scalar()
+
+
+def grant_due(
+    session: Session,
+    *,
+    context_id: int,
+    user_id: int,
+    course: CourseMap,
+    map_version_id: int,
+    actor_user_id: int | None,
+) -> list[tuple[int, DueGrant]]:
+    """Insert every grant now due that is not yet recorded; returns the ones this call created."""
+    created: list[tuple[int, DueGrant]] = []
+    for due in due_grants(course, earned_credentials(session, context_id, user_id)):
+        grant_id = _insert_once(
+            session,
+            {
+                "context_id": context_id,
+                "user_id": user_id,
+                "kind": due.kind.value,
+                "target_key": due.target_id,
+                "title": due.title,
+                "course_key": course.id,
+                "map_version_id": map_version_id,
+                "contact_hours": due.contact_hours,
+                "ceus": due.ceus,
+                "granted_at": utcnow(),
+            },
+        )
+        if grant_id is None:
+            continue
+        audit.record(
+            session, action=f"grant.{due.kind.value}", subject_type="grant", subject_id=grant_id,
+            actor_user_id=actor_user_id, actor=None if actor_user_id else "system", context_id=context_id,
+            map_version_id=map_version_id,
+            data={"learner": user_id, "target": due.target_id, "contact_hours": str(due.contact_hours), "ceus": str(due.ceus)},
+        )
+        created.append((grant_id, due))
+    return created
+
+
+def grants_for(db: Database, context_id: int, user_id: int) -> list[GrantView]:
+    with db.read() as session:
+        return [
+            GrantView(g.id, g.kind, g.target_key, g.title, g.contact_hours, g.ceus, g.map_version_id, g.granted_at)
+            for g in session.scalars(
+                select(Grant).where(Grant.context_id == context_id, Grant.user_id == user_id).order_by(Grant.id)
+            )
+        ]

@@ -1,0 +1,186 @@
+"""What a learner sees on landing, and what a course designer sees for the whole course."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from sqlalchemy import select
+
+from ..db import Database
+from ..db.models import Context, Course, Grant, Membership, Submission, User
+from ..domain.completion import progress
+from ..domain.definitions import Credential, CourseMap, Stack
+from ..domain.submissions import SubmissionState
+from . import audit
+from .errors import NotFound
+from .grants import GrantView
+from .scope import context_course
+
+LEARNER_ROLE_MARKERS = ("Learner", "Student")
+
+
+@dataclass(frozen=True)
+class CredentialStatus:
+    credential: Credential
+    state: SubmissionState | None  # None: not started
+    attempt: int
+
+
+@dataclass(frozen=True)
+class StackProgress:
+    stack: Stack
+    unit_titles: list[str]
+    credentials: list[CredentialStatus]
+    earned: int
+    needed: int
+    grant: GrantView | None
+
+    @property
+    def complete(self) -> bool:
+        return self.earned >= self.needed
+
+
+@dataclass(frozen=True)
+class LearnerOverview:
+    course: CourseMap
+    stacks: list[StackProgress]
+    award: GrantView | None
+    total_ceus: Decimal
+    total_hours: Decimal
+
+
+def _grant_view(g: Grant) -> GrantView:
+    return GrantView(g.id, g.kind, g.target_key, g.title, g.contact_hours, g.ceus, g.map_version_id, g.granted_at)
+
+
+def learner_overview(db: Database, context_id: int, user_id: int) -> LearnerOverview:
+    with db.read() as session:
+        _, course, _ = context_course(session, context_id)
+        subs = {
+            s.credential_key: s
+            for s in session.scalars(
+                select(Submission).where(Submission.context_id == context_id, Submission.user_id == user_id)
+            )
+        }
+        grants = list(session.scalars(select(Grant).where(Grant.context_id == context_id, Grant.user_id == user_id)))
+    earned = {k for k, s in subs.items() if s.state == SubmissionState.EARNED.value}
+    stack_grants = {g.target_key: _grant_view(g) for g in grants if g.kind == "stack"}
+    award = next((_grant_view(g) for g in grants if g.kind == "course_award"), None)
+    stacks = []
+    for stack in course.stacks:
+        done, needed = progress(stack, earned)
+        stacks.append(
+            StackProgress(
+                stack=stack,
+                unit_titles=[u.title for u in course.units if u.stack_id == stack.id],
+                credentials=[
+                    CredentialStatus(
+                        course.credential(cid),
+                        SubmissionState(subs[cid].state) if cid in subs else None,
+                        subs[cid].attempt if cid in subs else 0,
+                    )
+                    for cid in stack.credential_ids
+                ],
+                earned=done,
+                needed=needed,
+                grant=stack_grants.get(stack.id),
+            )
+        )
+    return LearnerOverview(
+        course=course,
+        stacks=stacks,
+        award=award,
+        total_ceus=sum((g.ceus for g in grants), Decimal(0)),
+        total_hours=sum((g.contact_hours for g in grants), Decimal(0)),
+    )
+
+
+@dataclass
+class LearnerRow:
+    user_id: int
+    name: str
+    email: str
+    counts: Counter[str] = field(default_factory=Counter)
+    stacks_complete: int = 0
+    ceus: Decimal = Decimal(0)
+
+    total_stacks: int = 0
+
+    @property
+    def status(self) -> str:
+        if not self.counts:
+            return "not_started"
+        if self.total_stacks and self.stacks_complete >= self.total_stacks:
+            return "complete"
+        return "in_progress"
+
+
+@dataclass(frozen=True)
+class CourseDashboard:
+    context_title: str
+    course: CourseMap | None
+    learners: list[LearnerRow]
+    per_credential: dict[str, Counter[str]]
+    awaiting_review: int
+
+
+def course_dashboard(db: Database, context_id: int) -> CourseDashboard:
+    """Every learner of the course (from launches and the NRPS roster), with their progress."""
+    with db.read() as session:
+        context = session.get(Context, context_id)
+        if context is None:
+            raise NotFound("unknown_context", "This course is not known to the tool.")
+        course = None
+        if context.course_key is not None:
+            _, course, _ = context_course(session, context_id)
+        members = session.execute(
+            select(Membership, User).join(User, User.id == Membership.user_id).where(Membership.context_id == context_id)
+        ).all()
+        rows: dict[int, LearnerRow] = {}
+        for membership, user in members:
+            roles = " ".join(str(r) for r in membership.roles or [])
+            if any(marker in roles for marker in LEARNER_ROLE_MARKERS) or membership.source == "evidence":
+                rows[user.id] = LearnerRow(user.id, user.name or f"Learner {user.sub}", user.email)
+        per_credential: dict[str, Counter[str]] = defaultdict(Counter)
+        awaiting = 0
+        for sub in session.scalars(select(Submission).where(Submission.context_id == context_id)):
+            row = rows.get(sub.user_id)
+            if row is None:
+                user = session.get(User, sub.user_id)
+                row = rows[sub.user_id] = LearnerRow(sub.user_id, user.name if user else "", user.email if user else "")
+            row.counts[sub.state] += 1
+            per_credential[sub.credential_key][sub.state] += 1
+            awaiting += sub.state == SubmissionState.SUBMITTED.value
+        for grant in session.scalars(select(Grant).where(Grant.context_id == context_id)):
+            row = rows.get(grant.user_id)
+            if row is not None:
+                row.ceus += grant.ceus
+                row.stacks_complete += grant.kind == "stack"
+    for row in rows.values():
+        row.total_stacks = len(course.stacks) if course else 0
+    return CourseDashboard(
+        context_title=context.title,
+        course=course,
+        learners=sorted(rows.values(), key=lambda r: r.name.lower()),
+        per_credential=dict(per_credential),
+        awaiting_review=awaiting,
+    )
+
+
+def bind_course(db: Database, context_id: int, course_key: str, actor_user_id: int) -> None:
+    """A course designer links their LMS course to a loaded course map."""
+    with db.transaction() as session:
+        context = session.get(Context, context_id)
+        if context is None:
+            raise NotFound("unknown_context", "This course is not known to the tool.")
+        if session.get(Course, course_key) is None:
+            raise NotFound("unknown_course_map", f"No course map {course_key!r} is loaded.")
+        previous = context.course_key
+        context.course_key = course_key
+        audit.record(
+            session, action="context.course_map_bound", subject_type="context", subject_id=context_id,
+            actor_user_id=actor_user_id, context_id=context_id,
+            data={"course_map": course_key, "previous": previous},
+        )
