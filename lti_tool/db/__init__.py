@@ -4,3 +4,5 @@ from .base import Base
 from .database import Database
 
 __all__ = ["Base", "Database"]
+
+from . import lti_models  # noqa: E402, F401  (registers the LTI security tables on Base.metadata)
