@@ -1,0 +1,70 @@
+"""``lti-tool serve``: gunicorn on 127.0.0.1; embedded mode also drains the outbox on a timer."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from typing import Any
+
+import click
+from flask import Flask, current_app
+from flask.cli import with_appcontext
+
+log = logging.getLogger("lti_tool.serve")
+
+
+def start_outbox_timer(app: Flask, every: float = 15.0) -> threading.Event:
+    """Embedded mode has no worker: retry pending outbox messages (a platform that was down) on a timer."""
+    from ..services.outbox import drain
+
+    stop = threading.Event()
+
+    def _loop() -> None:
+        while not stop.wait(every):
+            try:
+                with app.app_context():
+                    drain(app.extensions["db"])
+            except Exception:  # keep the timer alive whatever one round met
+                log.exception("event=outbox_timer_error")
+
+    threading.Thread(target=_loop, name="outbox-timer", daemon=True).start()
+    return stop
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=lambda: int(os.environ.get("PORT", "5000")), show_default="PORT or 5000")
+@click.option("--workers", default=1, show_default=True, help="gunicorn worker processes")
+@click.option("--threads", default=8, show_default=True, help="threads per worker")
+@with_appcontext
+def serve_command(host: str, port: int, workers: int, threads: int) -> None:
+    """Serve the tool with gunicorn."""
+    from gunicorn.app.base import BaseApplication
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    embedded = app.extensions["settings"].tasks_in_process
+
+    class _Server(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            options: dict[str, Any] = {
+                "bind": f"{host}:{port}",
+                "workers": workers,
+                "threads": threads,
+                "accesslog": "-",
+                "timeout": 60,
+            }
+            if embedded:
+                options["post_worker_init"] = lambda worker: start_outbox_timer(app)
+            for key, value in options.items():
+                self.cfg.set(key, value)
+
+        def load(self) -> Flask:
+            return app
+
+    settings = app.extensions["settings"]
+    click.echo(f"Serving Micro-credential Stacks on http://{host}:{port} (database: {app.extensions['db'].dialect}, "
+               f"tasks: {'in-process' if embedded else 'Celery worker'})")
+    if settings.dev_platform:
+        click.echo(f"Try a launch without an LMS: http://{host}:{port}/dev/platform")
+    _Server().run()
