@@ -47,4 +47,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from .cli import register_commands
 
     register_commands(app)
+
+    from .lti.ags import init_app as init_ags
+
+    init_ags(app)
     return app
