@@ -1,0 +1,241 @@
+"""The launch (OIDC redirect_uri): every check of the 1EdTech security framework, each refused with its name.
+
+Verification only reads; the single-use marks (state used, nonce seen) are written by
+``services.launches.record_launch`` in the same transaction as the user, context and membership, so a
+refused launch writes nothing and a replay loses the race on a unique key.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import jwt
+from pylti1p3.exception import LtiException
+from pylti1p3.message_validators import DeepLinkMessageValidator, ResourceMessageValidator
+from sqlalchemy import select
+
+from ..db import Database
+from ..db.lti_models import OidcState, UsedNonce
+from ..db.models import Deployment, Platform
+from . import claims as c
+from .errors import LtiRefused
+from .jwks_cache import PlatformKeyCache
+from .roles import map_roles
+
+LEEWAY = timedelta(seconds=30)
+NONCE_RETENTION = timedelta(hours=2)
+_VALIDATORS = {
+    c.RESOURCE_LINK_REQUEST: ResourceMessageValidator(),
+    c.DEEP_LINKING_REQUEST: DeepLinkMessageValidator(),
+}
+
+
+@dataclass(frozen=True)
+class VerifiedLaunch:
+    platform_id: int
+    issuer: str
+    client_id: str
+    deployment_id: str
+    state_id: int
+    nonce: str
+    nonce_expires_at: datetime
+    message_type: str
+    roles: frozenset[str]
+    claims: dict[str, Any]
+
+    @property
+    def lti_roles(self) -> list[str]:
+        return [r for r in self.claims.get(c.ROLES, []) if isinstance(r, str)]
+
+    @property
+    def context(self) -> dict[str, Any]:
+        value = self.claims.get(c.CONTEXT)
+        return value if isinstance(value, dict) else {}
+
+    @property
+    def custom(self) -> dict[str, str]:
+        """Custom parameters, keys lower-cased (Moodle sends mixed-case keys twice); unresolved
+        substitution variables (``$Canvas.user.id`` left as is) are dropped."""
+        raw = self.claims.get(c.CUSTOM)
+        if not isinstance(raw, dict):
+            return {}
+        result: dict[str, str] = {}
+        for key, value in raw.items():
+            if isinstance(value, str | int | float) and not (
+                isinstance(value, str) and value.startswith("$")
+            ):
+                result.setdefault(str(key).lower(), str(value))
+        return result
+
+    @property
+    def deep_linking_settings(self) -> dict[str, Any]:
+        value = self.claims.get(c.DEEP_LINKING_SETTINGS)
+        return value if isinstance(value, dict) else {}
+
+
+def _refuse(check: str, code: str, message: str) -> LtiRefused:
+    return LtiRefused(check, code, message)
+
+
+def _timestamp(claims: dict[str, Any], name: str) -> datetime:
+    value = claims.get(name)
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        raise _refuse(name, f"lti_{name}", f"The launch token has no valid {name} time.")
+    return datetime.fromtimestamp(value, UTC)
+
+
+def _audiences(claims: dict[str, Any]) -> list[str]:
+    aud = claims.get("aud")
+    if isinstance(aud, str):
+        return [aud]
+    if isinstance(aud, list) and all(isinstance(a, str) for a in aud):
+        return list(aud)
+    return []
+
+
+def verify_launch(
+    db: Database,
+    keys: PlatformKeyCache,
+    id_token: str,
+    state: str,
+    state_cookie: str | None = None,
+    now: datetime | None = None,
+) -> VerifiedLaunch:
+    if not id_token:
+        raise _refuse("id_token", "lti_missing_id_token", "The launch carries no id_token.")
+    if not state:
+        raise _refuse("state", "lti_state", "The launch carries no state.")
+    now = now or datetime.now(UTC)
+    try:
+        header = jwt.get_unverified_header(id_token)
+        unverified = jwt.decode(id_token, options={"verify_signature": False})
+    except jwt.PyJWTError as exc:
+        raise _refuse("signature", "lti_malformed_token", "The launch token is not a readable JWT.") from exc
+    if header.get("alg") != "RS256":
+        raise _refuse(
+            "alg", "lti_alg", f"Launch tokens must be signed with RS256, not {header.get('alg')!r}."
+        )
+    kid = header.get("kid")
+    if not isinstance(kid, str) or not kid:
+        raise _refuse("signature", "lti_missing_kid", "The launch token names no signing key (kid).")
+
+    issuer = unverified.get("iss")
+    audiences = _audiences(unverified)
+    azp = unverified.get("azp")
+    with db.read() as session:
+        platforms = (
+            session.scalars(
+                select(Platform).where(Platform.issuer == issuer, Platform.active.is_(True))
+            ).all()
+            if isinstance(issuer, str)
+            else []
+        )
+        if not platforms:
+            raise _refuse("iss", "lti_iss", f"This tool is not registered with the platform {issuer!r}.")
+        # aud must contain our client id; with several audiences, azp must name us (OIDC Core 3.1.3.7).
+        if len(audiences) > 1 and (not isinstance(azp, str) or azp not in audiences):
+            raise _refuse("azp", "lti_azp", "The token has several audiences and no azp naming this tool.")
+        if azp is not None and (not isinstance(azp, str) or azp not in audiences):
+            raise _refuse("azp", "lti_azp", "The token's azp is not one of its audiences.")
+        wanted = azp if isinstance(azp, str) else (audiences[0] if audiences else None)
+        platform = next((p for p in platforms if p.client_id == wanted), None)
+        if platform is None:
+            raise _refuse(
+                "aud", "lti_aud", "The launch token is not addressed to this tool's client id (aud)."
+            )
+        platform_id, jwks_url, client_id = platform.id, platform.jwks_url, platform.client_id
+        deployments = set(
+            session.scalars(select(Deployment.deployment_id).where(Deployment.platform_id == platform_id))
+        )
+        stored = session.scalars(select(OidcState).where(OidcState.state == state)).first()
+        nonce_value = unverified.get("nonce")
+        nonce_seen = (
+            session.scalar(
+                select(UsedNonce.id).where(
+                    UsedNonce.platform_id == platform_id, UsedNonce.nonce == nonce_value
+                )
+            )
+            if isinstance(nonce_value, str)
+            else None
+        )
+
+    key = keys.key_for(platform_id, jwks_url, kid)
+    try:
+        verified: dict[str, Any] = jwt.decode(
+            id_token,
+            key=key.key,
+            algorithms=["RS256"],
+            options={
+                "verify_aud": False,
+                "verify_iss": False,
+                "verify_exp": False,
+                "verify_iat": False,
+                "verify_nbf": False,
+            },
+        )
+    except jwt.PyJWTError as exc:
+        raise _refuse("signature", "lti_signature", "The launch token's signature does not verify.") from exc
+
+    if _timestamp(verified, "exp") + LEEWAY < now:
+        raise _refuse("exp", "lti_exp", "The launch token has expired; open the tool again from your course.")
+    if _timestamp(verified, "iat") - LEEWAY > now:
+        raise _refuse(
+            "iat", "lti_iat", "The launch token was issued in the future (check the platform clock)."
+        )
+
+    if stored is None or stored.platform_id != platform_id:
+        raise _refuse("state", "lti_state", "This launch does not match a login started here (state).")
+    if state_cookie is not None and state_cookie != state:
+        raise _refuse("state", "lti_state", "This launch was started in another browser (state cookie).")
+    if stored.expires_at < now:
+        raise _refuse("state", "lti_state_expired", "The login took too long; open the tool again.")
+    nonce = verified.get("nonce")
+    if stored.used_at is not None or nonce_seen is not None:
+        raise _refuse("nonce", "lti_replay", "This launch was already used; a launch can be used once.")
+    if not isinstance(nonce, str) or nonce != stored.nonce:
+        raise _refuse("nonce", "lti_nonce", "The launch token's nonce is not the one this login sent.")
+
+    deployment_id = verified.get(c.DEPLOYMENT_ID)
+    if not isinstance(deployment_id, str) or deployment_id not in deployments:
+        raise _refuse("deployment_id", "lti_deployment", f"Deployment {deployment_id!r} is not registered.")
+    if stored.deployment_id is not None and stored.deployment_id != deployment_id:
+        raise _refuse(
+            "deployment_id", "lti_deployment", "The deployment differs from the one given at login."
+        )
+    message_type = verified.get(c.MESSAGE_TYPE)
+    if message_type not in c.MESSAGE_TYPES:
+        raise _refuse("message_type", "lti_message_type", f"Message type {message_type!r} is not supported.")
+    if verified.get(c.VERSION) != "1.3.0":
+        raise _refuse("version", "lti_version", "Only LTI version 1.3.0 launches are supported.")
+    if verified.get(c.TARGET_LINK_URI) != stored.target_link_uri:
+        raise _refuse(
+            "target_link_uri",
+            "lti_target_link_uri",
+            "The target_link_uri differs from the one given at login.",
+        )
+    lti_roles = verified.get(c.ROLES)
+    if not isinstance(lti_roles, list):
+        raise _refuse("roles", "lti_roles", "The launch carries no roles claim.")
+    roles = map_roles(lti_roles)
+    if not roles:
+        raise _refuse("roles", "lti_roles", "Your role in this course does not give access to this tool.")
+    try:
+        _VALIDATORS[str(message_type)].validate(verified)
+    except LtiException as exc:
+        raise _refuse("claims", "lti_claims", f"The launch is incomplete: {exc}.") from exc
+    if not isinstance(verified.get(c.CONTEXT), dict) or not verified[c.CONTEXT].get("id"):
+        raise _refuse("claims", "lti_context", "Open this tool from a course: the launch names no context.")
+    return VerifiedLaunch(
+        platform_id=platform_id,
+        issuer=str(issuer),
+        client_id=client_id,
+        deployment_id=deployment_id,
+        state_id=stored.id,
+        nonce=nonce,
+        nonce_expires_at=max(_timestamp(verified, "exp"), now) + NONCE_RETENTION,
+        message_type=str(message_type),
+        roles=roles,
+        claims=verified,
+    )

@@ -1,0 +1,138 @@
+"""OIDC third-party initiated login: check the platform's request, keep state and nonce server-side, and
+build the authentication request the browser is sent to (directly, or through the postMessage storage page).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from urllib.parse import urlencode, urlsplit
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from ..db import Database
+from ..db.base import utcnow
+from ..db.lti_models import OidcState, UsedNonce
+from ..db.models import Deployment, Platform
+from .errors import LtiRefused
+
+STATE_LIFETIME = timedelta(minutes=10)
+STATE_COOKIE_PREFIX = "lti1p3-state-"
+PURGE_PROBABILITY = 0.01
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    auth_url: str
+    state: str
+    nonce: str
+    storage_target: str | None
+    platform_origin: str
+
+
+def origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def start_login(db: Database, base_url: str, params: Mapping[str, str]) -> LoginResult:
+    """Validate a login initiation (GET query or POST form) and record its state and nonce."""
+    issuer = (params.get("iss") or "").strip()
+    login_hint = params.get("login_hint") or ""
+    target_link_uri = params.get("target_link_uri") or ""
+    client_id = params.get("client_id") or None
+    deployment_id = params.get("lti_deployment_id") or None
+    storage_target = params.get("lti_storage_target") or None
+    if not issuer:
+        raise LtiRefused("iss", "lti_login_missing_iss", "The login request names no platform (iss).")
+    if not login_hint:
+        raise LtiRefused("login_hint", "lti_login_missing_hint", "The login request has no login_hint.")
+    if origin(target_link_uri) != origin(base_url) or not target_link_uri.startswith(base_url + "/"):
+        raise LtiRefused(
+            "target_link_uri",
+            "lti_target_link_uri",
+            "The login asks to open a page that is not part of this tool (target_link_uri).",
+        )
+    state, nonce = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+    now = utcnow()
+    with db.transaction() as session:
+        query = select(Platform).where(Platform.issuer == issuer, Platform.active.is_(True))
+        if client_id:
+            query = query.where(Platform.client_id == client_id)
+        candidates = session.scalars(query.limit(2)).all()
+        if len(candidates) != 1:
+            raise LtiRefused(
+                "iss",
+                "lti_unknown_platform",
+                f"This tool is not registered with the platform {issuer}"
+                + (f" (client id {client_id})." if client_id else "."),
+            )
+        platform = candidates[0]
+        if deployment_id is not None:
+            known = session.scalar(
+                select(Deployment.id).where(
+                    Deployment.platform_id == platform.id, Deployment.deployment_id == deployment_id
+                )
+            )
+            if known is None:
+                raise LtiRefused(
+                    "deployment_id",
+                    "lti_unknown_deployment",
+                    f"Deployment {deployment_id} of {issuer} is not registered with this tool.",
+                )
+        session.add(
+            OidcState(
+                state=state,
+                nonce=nonce,
+                platform_id=platform.id,
+                deployment_id=deployment_id,
+                target_link_uri=target_link_uri,
+                storage="platform" if storage_target else "cookie",
+                created_at=now,
+                expires_at=now + STATE_LIFETIME,
+            )
+        )
+        if random.random() < PURGE_PROBABILITY:
+            _purge(session)
+        auth_params = {
+            "scope": "openid",
+            "response_type": "id_token",
+            "response_mode": "form_post",
+            "prompt": "none",
+            "client_id": platform.client_id,
+            "redirect_uri": base_url + "/lti/launch",
+            "login_hint": login_hint,
+            "state": state,
+            "nonce": nonce,
+        }
+        if params.get("lti_message_hint"):
+            auth_params["lti_message_hint"] = params["lti_message_hint"]
+        separator = "&" if "?" in platform.auth_login_url else "?"
+        auth_url = platform.auth_login_url + separator + urlencode(auth_params)
+        platform_origin = origin(platform.auth_login_url)
+    return LoginResult(auth_url, state, nonce, storage_target, platform_origin)
+
+
+def _purge(session: Session) -> None:
+    """Drop states and nonces long past their lifetime (a replay of those is refused by exp anyway)."""
+    cutoff = utcnow() - timedelta(days=1)
+    session.execute(delete(OidcState).where(OidcState.expires_at < cutoff))
+    session.execute(delete(UsedNonce).where(UsedNonce.expires_at < cutoff))
+
+
+def storage_page_data(result: LoginResult) -> str:
+    """The JSON the storage page's script reads (lti_tool/web/static/lti-storage.js)."""
+    return json.dumps(
+        {
+            "target": result.storage_target,
+            "origin": result.platform_origin,
+            "state": result.state,
+            "nonce": result.nonce,
+            "authUrl": result.auth_url,
+        }
+    )
