@@ -1,0 +1,211 @@
+"""The normalized JSON document of a map (what a CourseMapVersion stores) and the domain value built from it.
+
+Normalizing fills every default and expands shorthands (rule ``all``, award ``stacks: all``), so two maps
+that mean the same thing have the same document and the same content hash, and an old version can be
+rebuilt from its row alone, whatever the files look like today.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from ..domain.definitions import (
+    ArtifactKind,
+    ArtifactRequirement,
+    CompletionRule,
+    CourseAward,
+    CourseMap,
+    Credential,
+    OverviewQuestion,
+    ReflectionPrompt,
+    Rubric,
+    RubricCriterion,
+    RubricLevel,
+    Stack,
+    SubmissionRequirements,
+    Unit,
+)
+
+FORMAT = 1
+
+
+def normalize(course: dict[str, Any], credentials: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """A valid course.yaml and its credential files -> the stored document.
+
+    Only credentials some stack uses are kept, in the order stacks first list them.
+    """
+    stacks = [_stack(s) for s in course["stacks"]]
+    used: list[str] = []
+    for stack in stacks:
+        used += [c for c in stack["credentials"] if c not in used]
+    award = course.get("award")
+    return {
+        "format": FORMAT,
+        "id": course["id"],
+        "title": course["title"],
+        "version": course["version"],
+        "description": course.get("description", ""),
+        "recognizer": course.get("recognizer", ""),
+        "units": [{"id": u["id"], "title": u["title"], "stack": u["stack"]} for u in course["units"]],
+        "stacks": stacks,
+        "award": _award(award, [s["id"] for s in stacks]) if award else None,
+        "credentials": [_credential(credentials[c]) for c in used],
+    }
+
+
+def _stack(stack: dict[str, Any]) -> dict[str, Any]:
+    listed = list(stack["credentials"])
+    completion = stack["completion"]
+    if completion["rule"] == "all":
+        required, electives, choose = listed, [], 0
+    else:
+        required = list(completion["required"])
+        electives = list(completion.get("electives", [c for c in listed if c not in required]))
+        choose = completion["choose"]
+    return {
+        "id": stack["id"],
+        "title": stack["title"],
+        "statement": stack["statement"],
+        "contact_hours": float(stack["contact_hours"]),
+        "credentials": listed,
+        "completion": {
+            "rule": completion["rule"],
+            "required": required,
+            "electives": electives,
+            "choose": choose,
+        },
+    }
+
+
+def _award(award: dict[str, Any], stack_ids: list[str]) -> dict[str, Any]:
+    stacks = stack_ids if award["stacks"] == "all" else list(award["stacks"])
+    return {
+        "id": award["id"],
+        "title": award["title"],
+        "stacks": stacks,
+        "contact_hours": float(award.get("contact_hours", 0)),
+    }
+
+
+def _prompt(item: dict[str, Any]) -> dict[str, Any]:
+    return {"id": item["id"], "prompt": item["prompt"], "min_words": item.get("min_words", 0)}
+
+
+def _credential(cred: dict[str, Any]) -> dict[str, Any]:
+    req = cred["requirements"]
+    rubric = cred["rubric"]
+    return {
+        "id": cred["id"],
+        "title": cred["title"],
+        "competency": cred["competency"],
+        "key_method": cred["key_method"],
+        "method_components": list(cred["method_components"]),
+        "requirements": {
+            "overview_questions": [_prompt(q) for q in req.get("overview_questions", [])],
+            "artifacts": [
+                {
+                    "id": a["id"],
+                    "kind": a["kind"],
+                    "description": a["description"],
+                    "min_count": a.get("min_count", 1),
+                    "max_count": a.get("max_count", a.get("min_count", 1)),
+                }
+                for a in req["artifacts"]
+            ],
+            "reflection_prompts": [_prompt(p) for p in req.get("reflection_prompts", [])],
+        },
+        "rubric": {
+            "levels": [{"id": lv["id"], "title": lv["title"], "rank": lv["rank"]} for lv in rubric["levels"]],
+            "criteria": [
+                {
+                    "id": c["id"],
+                    "title": c["title"],
+                    "description": c["description"],
+                    "passing_level": c["passing_level"],
+                }
+                for c in rubric["criteria"]
+            ],
+            "earned_rule": rubric.get("earned_rule", "all_criteria_met"),
+        },
+        "example_content": bool(cred.get("example_content", False)),
+    }
+
+
+def content_hash(document: dict[str, Any]) -> str:
+    canonical = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def course_map_from_document(document: dict[str, Any]) -> CourseMap:
+    """Rebuild the domain value from a stored (normalized) document."""
+    if document.get("format") != FORMAT:
+        raise ValueError(f"unsupported course map document format {document.get('format')!r}")
+    award = document.get("award")
+    return CourseMap(
+        id=document["id"],
+        title=document["title"],
+        version=document["version"],
+        description=document["description"],
+        recognizer=document["recognizer"],
+        units=tuple(Unit(u["id"], u["title"], u["stack"]) for u in document["units"]),
+        stacks=tuple(_stack_value(s) for s in document["stacks"]),
+        credentials=tuple(_credential_value(c) for c in document["credentials"]),
+        award=(
+            CourseAward(award["id"], award["title"], tuple(award["stacks"]), float(award["contact_hours"]))
+            if award
+            else None
+        ),
+    )
+
+
+def _stack_value(stack: dict[str, Any]) -> Stack:
+    completion = stack["completion"]
+    return Stack(
+        id=stack["id"],
+        title=stack["title"],
+        statement=stack["statement"],
+        credential_ids=tuple(stack["credentials"]),
+        rule=CompletionRule(
+            required=frozenset(completion["required"]),
+            electives=frozenset(completion["electives"]),
+            choose=int(completion["choose"]),
+        ),
+        contact_hours=float(stack["contact_hours"]),
+    )
+
+
+def _credential_value(cred: dict[str, Any]) -> Credential:
+    req = cred["requirements"]
+    rubric = cred["rubric"]
+    return Credential(
+        id=cred["id"],
+        title=cred["title"],
+        competency=cred["competency"],
+        key_method=cred["key_method"],
+        method_components=tuple(cred["method_components"]),
+        requirements=SubmissionRequirements(
+            overview_questions=tuple(
+                OverviewQuestion(q["id"], q["prompt"], q["min_words"]) for q in req["overview_questions"]
+            ),
+            artifacts=tuple(
+                ArtifactRequirement(
+                    a["id"], ArtifactKind(a["kind"]), a["description"], a["min_count"], a["max_count"]
+                )
+                for a in req["artifacts"]
+            ),
+            reflection_prompts=tuple(
+                ReflectionPrompt(p["id"], p["prompt"], p["min_words"]) for p in req["reflection_prompts"]
+            ),
+        ),
+        rubric=Rubric(
+            levels=tuple(RubricLevel(lv["id"], lv["title"], lv["rank"]) for lv in rubric["levels"]),
+            criteria=tuple(
+                RubricCriterion(c["id"], c["title"], c["description"], c["passing_level"])
+                for c in rubric["criteria"]
+            ),
+            earned_rule=rubric["earned_rule"],
+        ),
+        example_content=cred["example_content"],
+    )
