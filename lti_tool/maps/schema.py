@@ -58,7 +58,7 @@ def _message(error: ValidationError) -> str:
         return f'{instance!r} is not allowed: write "all" or a list of stack ids'
     if error.validator == "required":
         return re.sub(r"^'(\w+)' is a required property$", r"missing required field '\1'", error.message)
-    return error.message
+    return str(error.message)
 
 
 def _yaml_scalar(value: Any) -> bool:
