@@ -20,3 +20,12 @@ def register_blueprints(app: Flask) -> None:
         current_actor=auth.current_actor_or_none,
     )
     app.register_blueprint(health_bp)
+    from .learner import bp as learner_bp
+
+    app.register_blueprint(learner_bp)
+    from .assessor import bp as assessor_bp
+
+    app.register_blueprint(assessor_bp)
+    from .designer import bp as designer_bp
+
+    app.register_blueprint(designer_bp)

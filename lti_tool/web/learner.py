@@ -1,0 +1,252 @@
+"""Learner pages: progress across the course's stacks, and the evidence page of each micro-credential.
+
+Answers and reflections are one form; each artifact requirement has its own upload/link form, so an
+upload the server refuses (too large, wrong requirement) never carries typed text with it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, redirect, render_template, request, send_file
+from werkzeug.datastructures import ImmutableMultiDict
+from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.wrappers import Response
+
+from ..domain.ceu import ceus_for_hours
+from ..services import evidence, pages_support
+from ..services.errors import CourseNotConfigured, EvidenceIncomplete, NotFound, ServiceError
+from ..services.evidence import SubmissionView
+from ..services.progress import learner_overview
+from ..storage import FileStore
+from .auth import ASSESSOR, DESIGNER, LEARNER, current_actor, require_role, url
+from .context import db, settings
+from .errors import error_response
+
+bp = Blueprint("learner", __name__, url_prefix="/learn")
+
+# Short codes carried in the redirect after a successful POST: they work without a session cookie.
+NOTICES = {
+    "saved": "Draft saved.",
+    "submitted": "Submitted for review. An assessor will decide 'earned' or 'not yet' with feedback.",
+    "artifact_added": "Artifact added.",
+    "artifact_removed": "Artifact removed.",
+}
+
+
+@bp.context_processor
+def _helpers() -> dict[str, Any]:
+    return {"ceus_for_hours": ceus_for_hours}
+
+
+def _not_configured(exc: CourseNotConfigured) -> tuple[str, int]:
+    return render_template("learner/not_configured.html", message=exc.message), 409
+
+
+def _service_error(exc: ServiceError) -> Any:
+    return error_response(exc.status, exc.code, exc.message)
+
+
+@bp.get("/")
+@require_role(LEARNER)
+def home() -> Any:
+    actor = current_actor()
+    try:
+        overview = learner_overview(db(), actor.context_id, actor.user_id)
+    except CourseNotConfigured as exc:
+        return _not_configured(exc)
+    except ServiceError as exc:
+        return _service_error(exc)
+    return render_template("learner/home.html", overview=overview)
+
+
+@bp.get("/stacks/<stack_key>")
+@require_role(LEARNER)
+def stack(stack_key: str) -> Any:
+    actor = current_actor()
+    try:
+        overview = learner_overview(db(), actor.context_id, actor.user_id)
+    except CourseNotConfigured as exc:
+        return _not_configured(exc)
+    except ServiceError as exc:
+        return _service_error(exc)
+    found = next((s for s in overview.stacks if s.stack.id == stack_key), None)
+    if found is None:
+        return error_response(404, "unknown_stack", f"No stack {stack_key!r} in this course.")
+    return render_template("learner/stack.html", overview=overview, progress=found)
+
+
+def _texts(prefix: str) -> dict[str, str]:
+    return {k[len(prefix) :]: v for k, v in request.form.items() if k.startswith(prefix)}
+
+
+def _render_credential(
+    view: SubmissionView,
+    *,
+    status: int = 200,
+    problems: list[str] | None = None,
+    error: str | None = None,
+    answers: dict[str, str] | None = None,
+    reflections: dict[str, str] | None = None,
+) -> tuple[str, int]:
+    notice = NOTICES.get(request.args.get("notice", ""))
+    return (
+        render_template(
+            "learner/credential.html",
+            sub=view,
+            credential=view.credential,
+            stacks=view.course.stacks_containing(view.credential.id),
+            answers=answers if answers is not None else view.answers,
+            reflections=reflections if reflections is not None else view.reflections,
+            problems=problems or [],
+            error=error,
+            notice=notice,
+            max_upload_bytes=settings().max_upload_bytes,
+            max_upload_mb=settings().max_upload_bytes // (1024 * 1024),
+        ),
+        status,
+    )
+
+
+@bp.get("/credentials/<key>")
+@require_role(LEARNER)
+def credential(key: str) -> Any:
+    actor = current_actor()
+    try:
+        view = evidence.open_submission(db(), actor.context_id, actor.user_id, key)
+    except CourseNotConfigured as exc:
+        return _not_configured(exc)
+    except ServiceError as exc:
+        return _service_error(exc)
+    return _render_credential(view)
+
+
+@bp.post("/credentials/<key>")
+@require_role(LEARNER)
+def save(key: str) -> Any:
+    """Save draft, or (action=submit) save then submit for review."""
+    actor = current_actor()
+    answers, reflections = _texts("answer-"), _texts("reflection-")
+    submitting = request.form.get("action") == "submit"
+    try:
+        if submitting:
+            pages_support.save_and_submit(db(), actor.context_id, actor.user_id, key, answers, reflections)
+        else:
+            evidence.save_draft(db(), actor.context_id, actor.user_id, key, answers, reflections)
+    except CourseNotConfigured as exc:
+        return _not_configured(exc)
+    except NotFound as exc:
+        return _service_error(exc)
+    except ServiceError as exc:
+        # The draft was saved before the submission was refused; show the typed text and what is missing.
+        view = evidence.open_submission(db(), actor.context_id, actor.user_id, key)
+        problems = exc.problems if isinstance(exc, EvidenceIncomplete) else []
+        return _render_credential(
+            view,
+            status=exc.status,
+            problems=problems,
+            error=exc.message,
+            answers=answers,
+            reflections=reflections,
+        )
+    return redirect(url("learner.credential", key=key, notice="submitted" if submitting else "saved"), 303)
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def _upload_too_large(exc: RequestEntityTooLarge) -> Any:
+    # Werkzeug refuses the whole body, so nothing of the form can be read; treat it as empty, so the
+    # session and its token still work, and show the evidence page again with the draft as it was saved.
+    request.__dict__.update(form=ImmutableMultiDict(), files=ImmutableMultiDict())
+    key = (request.view_args or {}).get("key")
+    actor = current_actor()
+    limit_mb = settings().max_upload_bytes // (1024 * 1024)
+    message = f"That upload is larger than the {limit_mb} MB limit. Nothing was saved; your draft is intact."
+    if request.endpoint != "learner.add_artifact" or not key or not actor.has(LEARNER):
+        return error_response(413, "upload_too_large", message)
+    try:
+        view = evidence.open_submission(db(), actor.context_id, actor.user_id, key)
+    except ServiceError:
+        return error_response(413, "upload_too_large", message)
+    return _render_credential(view, status=413, error=message)
+
+
+@bp.post("/credentials/<key>/artifacts")
+@require_role(LEARNER)
+def add_artifact(key: str) -> Any:
+    actor = current_actor()
+    requirement_id = request.form.get("requirement_id", "")
+    label = request.form.get("label", "").strip()
+    upload = request.files.get("file")
+    link = request.form.get("url", "").strip()
+    try:
+        if upload is not None and upload.filename:
+            evidence.add_file_artifact(
+                db(),
+                FileStore(settings().upload_dir),
+                actor.context_id,
+                actor.user_id,
+                key,
+                requirement_id,
+                upload.filename,
+                upload.mimetype or "",
+                upload.stream,
+                settings().max_upload_bytes,
+                label,
+            )
+        elif link:
+            evidence.add_link_artifact(
+                db(), actor.context_id, actor.user_id, key, requirement_id, link, label
+            )
+        else:
+            raise ServiceError("no_artifact", "Choose a file to upload or paste a link.")
+    except CourseNotConfigured as exc:
+        return _not_configured(exc)
+    except NotFound as exc:
+        return _service_error(exc)
+    except ServiceError as exc:
+        view = evidence.open_submission(db(), actor.context_id, actor.user_id, key)
+        return _render_credential(
+            view, status=413 if exc.code == "upload_too_large" else exc.status, error=exc.message
+        )
+    return redirect(url("learner.credential", key=key, notice="artifact_added"), 303)
+
+
+@bp.post("/credentials/<key>/artifacts/<int:artifact_id>/remove")
+@require_role(LEARNER)
+def remove_artifact(key: str, artifact_id: int) -> Any:
+    actor = current_actor()
+    try:
+        evidence.remove_artifact(db(), actor.context_id, actor.user_id, key, artifact_id)
+    except CourseNotConfigured as exc:
+        return _not_configured(exc)
+    except NotFound as exc:
+        return _service_error(exc)
+    except ServiceError as exc:
+        view = evidence.open_submission(db(), actor.context_id, actor.user_id, key)
+        return _render_credential(view, status=exc.status, error=exc.message)
+    return redirect(url("learner.credential", key=key, notice="artifact_removed"), 303)
+
+
+@bp.get("/artifacts/<int:artifact_id>")
+@require_role(LEARNER, ASSESSOR, DESIGNER)
+def artifact(artifact_id: int) -> Response | Any:
+    """An uploaded file, for its owner and for the assessors and designers of the same course."""
+    actor = current_actor()
+    try:
+        found = pages_support.artifact_file(
+            db(),
+            FileStore(settings().upload_dir),
+            actor.context_id,
+            actor.user_id,
+            actor.has(ASSESSOR, DESIGNER),
+            artifact_id,
+        )
+    except ServiceError as exc:
+        return _service_error(exc)
+    # Always a download: an uploaded HTML or SVG file must never run as a page of the tool.
+    response = send_file(
+        found.path, mimetype=found.content_type, as_attachment=True, download_name=found.filename, max_age=0
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
