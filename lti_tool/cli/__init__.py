@@ -9,11 +9,14 @@ from flask.cli import FlaskGroup
 
 def register_commands(app: Flask) -> None:
     from .db import db_group
+    from .lti import keys_group, platforms_group
     from .maps import maps_group
     from .serve import serve_command
     from .worker import worker_command
 
     app.cli.add_command(db_group)
+    app.cli.add_command(platforms_group)
+    app.cli.add_command(keys_group)
     app.cli.add_command(maps_group)
     app.cli.add_command(worker_command)
     app.cli.add_command(serve_command)

@@ -4,7 +4,6 @@ build the authentication request the browser is sent to (directly, or through th
 
 from __future__ import annotations
 
-import json
 import random
 import secrets
 from collections.abc import Mapping
@@ -125,14 +124,12 @@ def _purge(session: Session) -> None:
     session.execute(delete(UsedNonce).where(UsedNonce.expires_at < cutoff))
 
 
-def storage_page_data(result: LoginResult) -> str:
-    """The JSON the storage page's script reads (lti_tool/web/static/lti-storage.js)."""
-    return json.dumps(
-        {
-            "target": result.storage_target,
-            "origin": result.platform_origin,
-            "state": result.state,
-            "nonce": result.nonce,
-            "authUrl": result.auth_url,
-        }
-    )
+def storage_page_data(result: LoginResult) -> dict[str, str | None]:
+    """What the storage page's script reads (lti_tool/web/static/lti-storage.js)."""
+    return {
+        "target": result.storage_target,
+        "origin": result.platform_origin,
+        "state": result.state,
+        "nonce": result.nonce,
+        "authUrl": result.auth_url,
+    }

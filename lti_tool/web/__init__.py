@@ -29,3 +29,7 @@ def register_blueprints(app: Flask) -> None:
     from .designer import bp as designer_bp
 
     app.register_blueprint(designer_bp)
+    from . import dev_platform, lti_views
+
+    lti_views.init_app(app)
+    dev_platform.init_app(app)

@@ -1,0 +1,231 @@
+"""``/lti/*``: the tool's LTI endpoints (keys, OIDC login, launch, dynamic registration, Canvas config).
+
+Views parse the request, call the adapter in ``lti_tool.lti`` and the launch service, and answer.
+A refused request answers a 4xx page (or JSON) with a stable code and logs ``event=launch_refused check=...``.
+"""
+
+from __future__ import annotations
+
+import logging
+from urllib.parse import quote, urlencode
+
+from flask import Blueprint, Flask, Response, current_app, jsonify, redirect, render_template, request
+
+from ..db import Database
+from ..extensions import csrf
+from ..lti import claims as c
+from ..lti import deep_linking_session, keys
+from ..lti.canvas import developer_key_config
+from ..lti.dynamic_registration import register
+from ..lti.errors import LtiRefused
+from ..lti.jwks_cache import PlatformKeyCache
+from ..lti.launch import VerifiedLaunch, verify_launch
+from ..lti.login import STATE_COOKIE_PREFIX, STATE_LIFETIME, start_login, storage_page_data
+from ..lti.roles import landing_role
+from ..services.launches import LaunchFacts, LaunchRecord, LaunchReplayed, record_launch
+from . import auth
+from .errors import error_response
+
+log = logging.getLogger("lti_tool.lti")
+bp = Blueprint(
+    "lti",
+    __name__,
+    url_prefix="/lti",
+    template_folder="templates",
+    static_folder="static",
+    static_url_path="/static",
+)
+csrf.exempt(bp)
+
+LANDING = {auth.DESIGNER: "/design/", auth.ASSESSOR: "/assess/", auth.LEARNER: "/learn/"}
+
+
+def init_app(app: Flask) -> None:
+    app.extensions["lti_key_cache"] = PlatformKeyCache(
+        app.extensions["db"], min_refresh_seconds=float(app.config.get("LTI_JWKS_MIN_REFRESH_SECONDS", 5.0))
+    )
+    app.register_blueprint(bp)
+
+
+def key_cache() -> PlatformKeyCache:
+    cache: PlatformKeyCache = current_app.extensions["lti_key_cache"]
+    return cache
+
+
+def _db() -> Database:
+    db: Database = current_app.extensions["db"]
+    return db
+
+
+def _base_url() -> str:
+    return str(current_app.extensions["settings"].base_url)
+
+
+def _refused(exc: LtiRefused, event: str) -> tuple[Response, int]:
+    log.warning(
+        "event=%s check=%s code=%s status=%s iss=%s",
+        event,
+        exc.check,
+        exc.code,
+        exc.status,
+        request.values.get("iss", "-"),
+    )
+    return error_response(exc.status, exc.code, exc.message)  # type: ignore[no-any-return]
+
+
+@bp.get("/jwks.json")
+def jwks() -> Response:
+    response = jsonify(keys.public_jwks(_db()))
+    response.headers["Cache-Control"] = "public, max-age=300"
+    return response
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():  # type: ignore[no-untyped-def]
+    params = {**request.args.to_dict(), **request.form.to_dict()}
+    try:
+        result = start_login(_db(), _base_url(), params)
+    except LtiRefused as exc:
+        return _refused(exc, "login_refused")
+    if result.storage_target:
+        response = Response(render_template("lti/storage.html", data=storage_page_data(result)))
+    else:
+        response = redirect(result.auth_url, 302)
+    response.set_cookie(
+        STATE_COOKIE_PREFIX + result.state,
+        result.state,
+        max_age=int(STATE_LIFETIME.total_seconds()),
+        secure=True,
+        httponly=True,
+        samesite="None",
+        path="/lti/",
+    )
+    return response
+
+
+def _facts(launch: VerifiedLaunch) -> LaunchFacts:
+    claims = launch.claims
+    context = launch.context
+    ags = claims.get(c.AGS_ENDPOINT) if isinstance(claims.get(c.AGS_ENDPOINT), dict) else {}
+    nrps = claims.get(c.NRPS) if isinstance(claims.get(c.NRPS), dict) else {}
+    name = claims.get("name") or " ".join(
+        str(claims[k]) for k in ("given_name", "family_name") if claims.get(k)
+    )
+    return LaunchFacts(
+        platform_id=launch.platform_id,
+        deployment_id=launch.deployment_id,
+        state_id=launch.state_id,
+        nonce=launch.nonce,
+        nonce_expires_at=launch.nonce_expires_at,
+        sub=str(claims["sub"]),
+        name=str(name or "")[:255],
+        email=str(claims.get("email") or "")[:255],
+        context_id=str(context["id"]),
+        context_title=str(context.get("title") or "")[:255],
+        context_label=str(context.get("label") or "")[:255],
+        course_map=launch.custom.get("course_map") or None,
+        memberships_url=nrps.get("context_memberships_url") if isinstance(nrps, dict) else None,
+        lineitems_url=ags.get("lineitems") if isinstance(ags, dict) else None,
+        roles=tuple(sorted(launch.roles)),
+    )
+
+
+def _landing(launch: VerifiedLaunch, role: str) -> str:
+    if role == auth.LEARNER:
+        custom = launch.custom
+        if custom.get("stack"):
+            return "/learn/stacks/" + quote(custom["stack"], safe="")
+        if custom.get("credential"):
+            return "/learn/credentials/" + quote(custom["credential"], safe="")
+    return LANDING[role]
+
+
+@bp.post("/launch")
+def launch():  # type: ignore[no-untyped-def]
+    id_token = request.form.get("id_token", "")
+    state = request.form.get("state", "")
+    cookie = request.cookies.get(STATE_COOKIE_PREFIX + state) if state else None
+    try:
+        verified = verify_launch(_db(), key_cache(), id_token, state, cookie)
+        record: LaunchRecord = record_launch(_db(), _facts(verified))
+    except LtiRefused as exc:
+        return _refused(exc, "launch_refused")
+    except LaunchReplayed:
+        return _refused(
+            LtiRefused("nonce", "lti_replay", "This launch was already used; a launch can be used once."),
+            "launch_refused",
+        )
+    role = landing_role(verified.roles)
+    assert role is not None  # verify_launch refuses launches without a role we understand
+    claims = verified.claims
+    actor = auth.Actor(
+        user_id=record.user_id,
+        platform_id=verified.platform_id,
+        deployment_id=record.deployment_pk,
+        context_id=record.context_pk,
+        name=str(claims.get("name") or claims.get("given_name") or ""),
+        roles=verified.roles,
+        course_key=record.course_key,
+    )
+    token = auth.sign_in(actor)
+    query: dict[str, str] = {}
+    if verified.message_type == c.DEEP_LINKING_REQUEST:
+        settings = verified.deep_linking_settings
+        query[deep_linking_session.TOKEN_PARAM] = deep_linking_session.remember(
+            deep_linking_session.DeepLinkSettings(
+                deep_link_return_url=str(settings.get("deep_link_return_url") or ""),
+                data=settings.get("data"),
+                accept_types=tuple(settings.get("accept_types") or ()),
+                accept_multiple=bool(settings.get("accept_multiple", False)),
+                accept_presentation_document_targets=tuple(
+                    settings.get("accept_presentation_document_targets") or ()
+                ),
+                title=str(settings.get("title") or ""),
+                text=str(settings.get("text") or ""),
+                issuer=verified.issuer,
+                client_id=verified.client_id,
+                deployment_id=verified.deployment_id,
+                platform_id=verified.platform_id,
+                context_pk=record.context_pk,
+                user_id=record.user_id,
+            )
+        )
+        location = "/lti/deep-link"
+    else:
+        location = _landing(verified, role)
+    if cookie is None:
+        # No state cookie came back: this browser blocks third-party cookies, so the session travels
+        # in the URL (auth.url() keeps it on every link from here on).
+        query[auth.TOKEN_PARAM] = token
+    elif deep_linking_session.TOKEN_PARAM in query:
+        query.pop(deep_linking_session.TOKEN_PARAM)
+    if query:
+        location += "?" + urlencode(query)
+    log.info(
+        "event=launch_accepted platform_id=%s user_id=%s context_id=%s message_type=%s role=%s",
+        verified.platform_id,
+        record.user_id,
+        record.context_pk,
+        verified.message_type,
+        role,
+    )
+    response = redirect(location, 303)
+    response.delete_cookie(STATE_COOKIE_PREFIX + state, path="/lti/", secure=True, samesite="None")
+    return response
+
+
+@bp.get("/register")
+def dynamic_registration():  # type: ignore[no-untyped-def]
+    openid_configuration = request.args.get("openid_configuration", "")
+    if not openid_configuration:
+        return error_response(400, "lti_registration_request", "Start the registration from your platform.")
+    try:
+        info = register(_db(), _base_url(), openid_configuration, request.args.get("registration_token"))
+    except LtiRefused as exc:
+        return _refused(exc, "registration_refused")
+    return render_template("lti/registered.html", platform=info)
+
+
+@bp.get("/config.json")
+def canvas_config() -> Response:
+    return jsonify(developer_key_config(_base_url()))
