@@ -33,3 +33,7 @@ def register_blueprints(app: Flask) -> None:
 
     lti_views.init_app(app)
     dev_platform.init_app(app)
+    from . import deep_linking, dev_platform_services
+
+    deep_linking.init_app(app)
+    dev_platform_services.init_app(app)
