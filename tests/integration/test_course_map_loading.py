@@ -23,6 +23,7 @@ from lti_tool.services.course_maps import (
     get_course_map,
     list_courses,
     load_course_maps,
+    loaded_versions,
 )
 
 REPO = Path(__file__).resolve().parents[2]
@@ -100,6 +101,10 @@ def test_edit_creates_a_new_revision_and_keeps_the_old_one(db: Database, tmp_pat
     (back,) = load_course_maps(db, [root])
     assert (back.version_id, back.created, back.became_current) == (v1.version_id, False, True)
     assert count(db, CourseMapVersion) == 2
+    assert loaded_versions(db, "learning-differences") == [
+        (v1.version_id, 1, "2015.1"),
+        (v2.version_id, 2, "2015.1"),
+    ]
     assert current_version_id(db, "learning-differences") == v1.version_id
 
 
