@@ -23,7 +23,8 @@ from .auth import ASSESSOR, DESIGNER, LEARNER, current_actor, require_role, url
 from .context import db, settings
 from .errors import error_response
 
-bp = Blueprint("learner", __name__, url_prefix="/learn")
+# The evidence page's script is served from here too, so it never depends on the app's static route.
+bp = Blueprint("learner", __name__, url_prefix="/learn", static_folder="static", static_url_path="/static")
 
 # Short codes carried in the redirect after a successful POST: they work without a session cookie.
 NOTICES = {

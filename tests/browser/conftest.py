@@ -1,0 +1,86 @@
+"""A real server and Debian's Chromium for page tests, entered through the development LTI platform.
+
+The app is served by werkzeug in a thread on 127.0.0.1 and a free port; people sign in with real
+signed launches from ``/dev/platform`` (DEV_PLATFORM=1), so the pages see exactly what an LMS gives.
+Chromium is the system one (/usr/bin/chromium): nothing is downloaded.
+"""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from lti_tool import create_app
+from tests.conftest import app_config
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+UPLOAD_LIMIT_MB = 1
+
+
+class _Later:
+    """The WSGI app the server calls; the Flask app is set once the port (and so BASE_URL) is known."""
+
+    def __init__(self) -> None:
+        self.app: Flask | None = None
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        assert self.app is not None
+        return self.app(environ, start_response)
+
+
+@dataclass
+class LiveServer:
+    url: str
+    app: Flask
+
+
+@pytest.fixture
+def live_server(sqlite_template: Path, tmp_path: Path) -> Iterator[LiveServer]:
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"Chromium not found at {CHROMIUM}")
+    db_path = tmp_path / "browser.sqlite3"
+    shutil.copy(sqlite_template, db_path)
+    later = _Later()
+    server: BaseWSGIServer = make_server("127.0.0.1", 0, later, threaded=True)
+    url = f"http://127.0.0.1:{server.server_port}"
+    later.app = create_app(
+        app_config(
+            f"sqlite:///{db_path}", tmp_path, BASE_URL=url, DEV_PLATFORM="1", MAX_UPLOAD_MB=UPLOAD_LIMIT_MB
+        )
+    )
+    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
+    thread.start()
+    try:
+        yield LiveServer(url, later.app)
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        later.app.extensions["db"].dispose()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"Chromium not found at {CHROMIUM}")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
