@@ -20,7 +20,7 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 LTI = "https://purl.imsglobal.org/spec/lti/claim/"
@@ -54,10 +54,16 @@ class PlatformKey:
 
     def sign(self, claims: dict[str, Any], **header: Any) -> str:
         headers = {"kid": self.kid, "typ": "JWT", **header}
-        return jwt.encode(claims, self.pem, algorithm="RS256", headers=headers)
+        # the key object, not its PEM: loading a PEM re-validates the RSA key (tens of ms)
+        return jwt.encode(claims, self.private, algorithm="RS256", headers=headers)
 
 
 Handler = Callable[[Request], Response]
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_request(self, *args: Any, **kwargs: Any) -> None:
+        pass
 
 
 class HttpServer:
@@ -67,7 +73,9 @@ class HttpServer:
         self.routes: dict[tuple[str, str], Handler] = {}
         self.hits: dict[str, int] = {}
         self.requests: list[Request] = []
-        self._server: BaseWSGIServer = make_server("127.0.0.1", 0, self._wsgi, threaded=True)
+        self._server: BaseWSGIServer = make_server(
+            "127.0.0.1", 0, self._wsgi, threaded=True, request_handler=_QuietHandler
+        )
         self.url = f"http://127.0.0.1:{self._server.server_port}"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()

@@ -1,0 +1,262 @@
+"""Full LTI login + launch cycles per second: our tool (gunicorn, real database) vs a minimal pylti1p3 tool.
+
+One command: ``.venv/bin/python bench/launch_throughput.py [--seconds 5] [--workers 4]``.
+
+Each cycle is what a browser does: POST the platform's login initiation to the tool, read the redirect to
+the platform's auth endpoint, sign the id_token as the platform would (the client is the platform here),
+POST it with the state to the tool's launch URL (cookies kept, as in a browser). Both tools verify the
+signature against the same platform JWKS server, which counts its fetches. Our tool runs every check and
+writes the launch (state, nonce, user, context, membership) to SQLite, or to DATABASE_URL if set.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import jwt
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.lti_platform_helpers import TestPlatform  # noqa: E402  (a real platform: key + counting JWKS server)
+
+CLIENT_ID = "bench-client"
+DEPLOYMENT_ID = "1"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait(url: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            requests.get(url, timeout=1)
+            return
+        except requests.RequestException:
+            time.sleep(0.1)
+    raise RuntimeError(f"{url} did not start")
+
+
+def _claims(issuer: str, nonce: str, target: str, sub: str) -> dict[str, Any]:
+    lti = "https://purl.imsglobal.org/spec/lti/claim/"
+    now = int(time.time())
+    return {
+        "iss": issuer,
+        "aud": CLIENT_ID,
+        "sub": sub,
+        "iat": now,
+        "exp": now + 60,
+        "nonce": nonce,
+        "name": f"Learner {sub}",
+        "email": f"{sub}@bench.example",
+        lti + "deployment_id": DEPLOYMENT_ID,
+        lti + "message_type": "LtiResourceLinkRequest",
+        lti + "version": "1.3.0",
+        lti + "target_link_uri": target,
+        lti + "roles": ["http://purl.imsglobal.org/vocab/lis/v2/membership#Learner"],
+        lti + "context": {"id": "bench-course", "title": "Bench course", "type": ["CourseSection"]},
+        lti + "resource_link": {"id": "1", "title": "Bench"},
+    }
+
+
+def _client(args: tuple[str, str, str, str, str, float, int]) -> list[float]:
+    base, login_path, issuer, kid, pem, seconds, worker = args
+    target = base + ("/lti/launch" if login_path == "/lti/login" else "/launch")
+    from cryptography.hazmat.primitives import serialization
+
+    private_key = serialization.load_pem_private_key(pem.encode(), password=None)  # once, as a platform does
+    latencies: list[float] = []
+    deadline = time.monotonic() + seconds
+    n = 0
+    while time.monotonic() < deadline:
+        n += 1
+        browser = requests.Session()
+        started = time.perf_counter()
+        form = {
+            "iss": issuer,
+            "login_hint": "4",
+            "target_link_uri": target,
+            "client_id": CLIENT_ID,
+            "lti_deployment_id": DEPLOYMENT_ID,
+            "lti_message_hint": '{"cmid":1}',
+        }
+        answer = browser.post(base + login_path, data=form, allow_redirects=False, timeout=30)
+        if answer.status_code != 302:
+            raise RuntimeError(f"login answered {answer.status_code}: {answer.text[:300]}")
+        params = {k: v[0] for k, v in parse_qs(urlsplit(answer.headers["Location"]).query).items()}
+        token = jwt.encode(
+            _claims(issuer, params["nonce"], target, f"u{worker}-{n % 50}"),
+            private_key,
+            algorithm="RS256",
+            headers={"kid": kid},
+        )
+        launched = browser.post(
+            params["redirect_uri"],
+            data={"id_token": token, "state": params["state"]},
+            allow_redirects=False,
+            timeout=30,
+        )
+        if launched.status_code not in (200, 303):
+            raise RuntimeError(f"launch answered {launched.status_code}: {launched.text[:300]}")
+        latencies.append(time.perf_counter() - started)
+    return latencies
+
+
+def _run(
+    pool: ProcessPoolExecutor,
+    base: str,
+    login_path: str,
+    platform: TestPlatform,
+    clients: int,
+    seconds: float,
+) -> dict[str, float]:
+    jobs = [
+        (base, login_path, platform.issuer, platform.key.kid, platform.key.pem, seconds, i)
+        for i in range(clients)
+    ]
+    started = time.perf_counter()
+    results = list(pool.map(_client, jobs))
+    elapsed = time.perf_counter() - started
+    latencies = sorted(x for r in results for x in r)
+    return {
+        "cycles": len(latencies),
+        "rate": len(latencies) / elapsed,
+        "p50": statistics.median(latencies) * 1000,
+        "p99": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seconds", type=float, default=5.0, help="duration of each measured run")
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn workers for each tool")
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 16])
+    args = parser.parse_args()
+
+    python = Path(sys.executable)
+    gunicorn = str(python.parent / "gunicorn")
+    platform = TestPlatform(client_id=CLIENT_ID, deployment_id=DEPLOYMENT_ID)
+    work = Path(tempfile.mkdtemp(prefix="lti-bench-"))
+    database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{work / 'bench.sqlite3'}"
+    ours_port, minimal_port = _free_port(), _free_port()
+    ours, minimal = f"http://127.0.0.1:{ours_port}", f"http://127.0.0.1:{minimal_port}"
+
+    from lti_tool.db import Database
+    from lti_tool.db.migrate import upgrade
+    from lti_tool.lti.registrations import save_platform
+
+    upgrade(database_url)
+    db = Database(database_url)
+    save_platform(
+        db,
+        issuer=platform.issuer,
+        client_id=CLIENT_ID,
+        auth_login_url=platform.issuer + "/auth",
+        auth_token_url=platform.issuer + "/token",
+        jwks_url=platform.jwks_url,
+        deployment_ids=[DEPLOYMENT_ID],
+    )
+    db.dispose()
+
+    env = dict(
+        os.environ,
+        DATABASE_URL=database_url,
+        BASE_URL=ours,
+        SECRET_KEY="bench-secret-" + os.urandom(8).hex(),
+        CELERY_BROKER_URL="",
+        PYTHONPATH=str(ROOT),
+    )
+    tool_conf = {
+        platform.issuer: [
+            {
+                "default": True,
+                "client_id": CLIENT_ID,
+                "auth_login_url": platform.issuer + "/auth",
+                "auth_token_url": platform.issuer + "/token",
+                "key_set_url": platform.jwks_url,
+                "key_set": None,
+                "deployment_ids": [DEPLOYMENT_ID],
+            }
+        ]
+    }
+    common = ["-w", str(args.workers), "--log-level", "warning"]
+    servers = [
+        subprocess.Popen(
+            [gunicorn, *common, "-b", f"127.0.0.1:{ours_port}", "lti_tool:create_app()"], env=env, cwd=ROOT
+        ),
+        subprocess.Popen(
+            [
+                gunicorn,
+                *common,
+                "-b",
+                f"127.0.0.1:{minimal_port}",
+                "--chdir",
+                str(ROOT / "bench"),
+                "minimal_pylti1p3_tool:app",
+            ],
+            env=dict(env, MINIMAL_TOOL_CONFIG=json.dumps(tool_conf)),
+            cwd=ROOT,
+        ),
+    ]
+    try:
+        _wait(ours + "/lti/config.json")
+        _wait(minimal + "/")
+        results: dict[tuple[str, int], dict[str, float]] = {}
+        fetches: dict[str, float] = {}
+        with ProcessPoolExecutor(max_workers=max(args.concurrency)) as pool:
+            for name, base, login_path in (("ours", ours, "/lti/login"), ("minimal", minimal, "/login")):
+                _run(pool, base, login_path, platform, max(args.concurrency), 2.0)  # warm-up: every worker
+                before = platform.jwks_fetches
+                launches = 0
+                for clients in args.concurrency:
+                    results[(name, clients)] = r = _run(
+                        pool, base, login_path, platform, clients, args.seconds
+                    )
+                    launches += int(r["cycles"])
+                fetches[name] = (platform.jwks_fetches - before) / max(launches, 1)
+        print(
+            f"database: {database_url.split(':')[0]}, gunicorn workers: {args.workers}, "
+            f"{args.seconds:.0f} s per run"
+        )
+        print(f"{'tool':<9}{'clients':>8}{'cycles':>9}{'cycles/s':>11}{'p50 ms':>9}{'p99 ms':>9}")
+        for (name, clients), r in results.items():
+            print(
+                f"{name:<9}{clients:>8}{int(r['cycles']):>9}{r['rate']:>11.1f}{r['p50']:>9.1f}{r['p99']:>9.1f}"
+            )
+        for clients in args.concurrency:
+            o, m = results[("ours", clients)], results[("minimal", clients)]
+            print(
+                f"ratio at {clients:>2} clients: throughput {o['rate'] / m['rate']:.2f}x (target >= 0.8), "
+                f"p99 {o['p99'] / m['p99']:.2f}x (target <= 1.25)"
+            )
+        print(
+            f"JWKS fetches per launch after warm-up: ours {fetches['ours']:.3f} (target 0), "
+            f"minimal pylti1p3 {fetches['minimal']:.3f}"
+        )
+    finally:
+        for server in servers:
+            server.terminate()
+        for server in servers:
+            server.wait(timeout=10)
+        platform.close()
+
+
+if __name__ == "__main__":
+    main()
