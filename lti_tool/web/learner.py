@@ -6,7 +6,7 @@ upload the server refuses (too large, wrong requirement) never carries typed tex
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, BinaryIO, cast
 
 from flask import Blueprint, redirect, render_template, request, send_file
 from werkzeug.datastructures import ImmutableMultiDict
@@ -190,7 +190,7 @@ def add_artifact(key: str) -> Any:
                 requirement_id,
                 upload.filename,
                 upload.mimetype or "",
-                upload.stream,
+                cast(BinaryIO, upload.stream),
                 settings().max_upload_bytes,
                 label,
             )

@@ -204,18 +204,25 @@ def test_complete_submission_becomes_read_only(scene: Scene) -> None:
     assert "waiting for an assessor" in _text(again.data)
 
 
-@pytest.mark.parametrize("where", ["request_limit", "service_limit"])
+@pytest.mark.parametrize("where", ["request_limit", "request_limit_with_csrf", "service_limit"])
 def test_oversized_upload_is_refused_and_the_draft_is_intact(
     sqlite_url: str, tmp_path: Path, where: str
 ) -> None:
     extra: dict[str, object] = {"MAX_UPLOAD_MB": 1}
+    if where == "request_limit_with_csrf":
+        extra["WTF_CSRF_ENABLED"] = True  # the CSRF check reads the refused body first
     if where == "service_limit":
         extra["MAX_CONTENT_LENGTH"] = None  # only add_file_artifact's own limit applies
     app = create_app(app_config(sqlite_url, tmp_path, **extra))
     try:
         scene = _scene(app)
-        scene.client.post(
-            f"/learn/credentials/{CRED}", data={"action": "save", "answer-research": "My saved draft"}
+        evidence.save_draft(
+            scene.db,
+            scene.learner.context_id,
+            scene.learner.user_id,
+            CRED,
+            {"research": "My saved draft"},
+            {},
         )
         big = io.BytesIO(b"x" * (1024 * 1024 + 10))
         response = scene.client.post(

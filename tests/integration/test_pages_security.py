@@ -124,3 +124,29 @@ def test_forms_need_the_csrf_token(csrf_app: Flask) -> None:
     assert evidence.open_submission(db, learner.context_id, learner.user_id, CRED).answers == {
         "research": "mine"
     }
+
+
+def test_pages_work_without_cookies_by_carrying_the_launch_token(sqlite_app: Flask) -> None:
+    """LMS iframes whose browser blocks third-party cookies: every link, form and redirect keeps ``lt``."""
+    from lti_tool.web import auth
+
+    db: Database = sqlite_app.extensions["db"]
+    factories.load_shipped_map(db)
+    learner = factories.course(db).learner()
+    with sqlite_app.test_request_context():
+        token = auth.sign_in(learner)
+    client = sqlite_app.test_client(use_cookies=False)
+
+    page = client.get(f"/learn/credentials/{CRED}?lt={token}").data.decode()
+    assert f"/learn/?lt={token}" in page  # navigation
+    actions = re.findall(r'action="([^"]+)"', page)
+    assert actions and all(f"lt={token}" in a for a in actions)  # every form posts it back
+    assert f'name="lt" value="{token}"' in page
+
+    saved = client.post(
+        f"/learn/credentials/{CRED}?lt={token}", data={"action": "save", "answer-research": "from an iframe"}
+    )
+    assert saved.status_code == 303
+    assert f"lt={token}" in saved.headers["Location"]
+    assert "from an iframe</textarea>" in client.get(saved.headers["Location"]).data.decode()
+    assert client.get(f"/learn/credentials/{CRED}").status_code == 401  # no token, no cookie: no session
