@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from flask import Flask
 
 from lti_tool.db import Database
@@ -89,3 +90,34 @@ def test_roster_refresh_without_nrps_says_what_to_do(app: Flask) -> None:
     response = client.post("/design/roster/refresh")
     assert response.status_code == 400
     assert "did not offer its roster service (NRPS)" in _text(response.data)
+
+
+def test_roster_refresh_adds_learners_who_never_launched(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    from lti_tool.db.models import Context
+    from lti_tool.services import roster
+
+    db: Database = app.extensions["db"]
+    factories.load_shipped_map(db)
+    course = factories.course(db)
+    with db.transaction() as session:
+        context = session.get(Context, course.context_id)
+        assert context is not None
+        context.memberships_url = "https://lms.example.edu/api/lti/courses/7/names_and_roles"
+    asked: list[str] = []
+
+    def members(_db: Database, _platform_id: int, url: str) -> list[roster.RosterMember]:
+        asked.append(url)
+        return [
+            roster.RosterMember("nrps-1", ("Learner",), name="Nia Roster", email="nia@school.example"),
+            roster.RosterMember("nrps-2", ("Instructor",), name="Ivan Teacher"),
+        ]
+
+    monkeypatch.setattr(roster, "_source", [members])
+    client = app.test_client()
+    factories.sign_in(client, course.designer())
+    page = _text(client.post("/design/roster/refresh").data)
+    assert asked == ["https://lms.example.edu/api/lti/courses/7/names_and_roles"]
+    assert "Roster refreshed from the LMS: 2 member(s), 2 new" in page
+    rows = re.findall(r'<tr data-learner="\d+">(.*?)</tr>', page)
+    assert len(rows) == 1  # the instructor is not a learner
+    assert "Nia Roster" in rows[0] and "nia@school.example" in rows[0] and "not started" in rows[0]
