@@ -14,7 +14,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from .logging import configure_logging, install_request_id
 
     instance_path = Path((test_config or {}).get("INSTANCE_PATH") or REPO_ROOT / "instance")
-    app = Flask(__name__, instance_path=str(instance_path), instance_relative_config=True)
+    app = Flask(
+        __name__,
+        instance_path=str(instance_path),
+        instance_relative_config=True,
+        template_folder="web/templates",
+        static_folder="web/static",
+    )
     settings = Settings.from_env(instance_path, test_config)
     app.config.update(
         SECRET_KEY=settings.secret_key,
@@ -23,6 +29,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         SESSION_COOKIE_SAMESITE="None" if settings.session_cookie_secure else "Lax",
         SESSION_COOKIE_HTTPONLY=True,
         WTF_CSRF_TIME_LIMIT=None,
+        # CSRF is checked by lti_tool.web.csrf, which also accepts the cookie-less launch token.
+        WTF_CSRF_CHECK_DEFAULT=False,
     )
     if test_config:
         app.config.update({k: v for k, v in test_config.items() if k.isupper()})
@@ -35,6 +43,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from .extensions import csrf
 
     csrf.init_app(app)
+    from .web.csrf import install_csrf_check
+
+    install_csrf_check(app)
 
     from .tasks.celery_app import init_celery
 
