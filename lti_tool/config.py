@@ -63,7 +63,7 @@ class Settings:
 
 
 def _instance_secret(instance_path: Path) -> str:
-    """A random secret kept in the instance folder, so sessions survive restarts without a committed secret."""
+    """A random secret kept in the instance folder: sessions survive restarts, no secret is committed."""
     path = instance_path / "secret_key"
     if not path.exists():
         path.write_text(secrets.token_urlsafe(48))

@@ -1,4 +1,4 @@
-"""Artifact files on disk, named by content hash. Writes stream with a size cap and never leave partial files."""
+"""Artifact files on disk, named by content hash. Streamed under a size cap; no partial files.."""
 
 from __future__ import annotations
 

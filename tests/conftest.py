@@ -35,7 +35,9 @@ def _pg_reachable() -> bool:
 
 
 def _psycopg(url: str) -> str:
-    return url.replace("postgresql://", "postgresql+psycopg://", 1) if url.startswith("postgresql://") else url
+    return (
+        url.replace("postgresql://", "postgresql+psycopg://", 1) if url.startswith("postgresql://") else url
+    )
 
 
 def require_postgres() -> None:

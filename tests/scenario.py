@@ -29,7 +29,9 @@ class Course:
 
     def person(self, name: str, role: str = LEARNER) -> int:
         with self.db.transaction() as session:
-            user = User(platform_id=self.platform_id, sub=f"u{next(_ids)}", name=name, email=f"{name}@example.com")
+            user = User(
+                platform_id=self.platform_id, sub=f"u{next(_ids)}", name=name, email=f"{name}@example.com"
+            )
             session.add(user)
             session.flush()
             session.add(Membership(context_id=self.context_id, user_id=user.id, roles=[role]))
@@ -46,8 +48,11 @@ def course(db: Database, map_dir: Path = LEARNING_DIFFERENCES, context_id: str =
         platform = session.query(Platform).filter_by(issuer="https://lms.example").one_or_none()
         if platform is None:
             platform = Platform(
-                issuer="https://lms.example", client_id="tool", name="LMS",
-                auth_login_url="https://lms.example/auth", auth_token_url="https://lms.example/token",
+                issuer="https://lms.example",
+                client_id="tool",
+                name="LMS",
+                auth_login_url="https://lms.example/auth",
+                auth_token_url="https://lms.example/token",
                 jwks_url="https://lms.example/jwks",
             )
             session.add(platform)
@@ -55,7 +60,9 @@ def course(db: Database, map_dir: Path = LEARNING_DIFFERENCES, context_id: str =
             session.add(Deployment(platform_id=platform.id, deployment_id="1"))
             session.flush()
         deployment = session.query(Deployment).filter_by(platform_id=platform.id).one()
-        context = Context(deployment_id=deployment.id, context_id=context_id, title="MOOC-Ed", course_key=result.course_key)
+        context = Context(
+            deployment_id=deployment.id, context_id=context_id, title="MOOC-Ed", course_key=result.course_key
+        )
         session.add(context)
         session.flush()
         return Course(db, context.id, platform.id, result.course_key)
@@ -67,13 +74,23 @@ def complete_evidence(c: Course, learner: int, credential_key: str) -> None:
     req = credential.requirements
     words = " ".join(["evidence"] * 300)
     evidence.save_draft(
-        c.db, c.context_id, learner, credential_key,
-        {q.id: words for q in req.overview_questions}, {r.id: words for r in req.reflection_prompts},
+        c.db,
+        c.context_id,
+        learner,
+        credential_key,
+        {q.id: words for q in req.overview_questions},
+        {r.id: words for r in req.reflection_prompts},
     )
     for artifact in req.artifacts:
         for n in range(artifact.min_count):
             evidence.add_link_artifact(
-                c.db, c.context_id, learner, credential_key, artifact.id, f"https://video.example/{n}", f"item {n}"
+                c.db,
+                c.context_id,
+                learner,
+                credential_key,
+                artifact.id,
+                f"https://video.example/{n}",
+                f"item {n}",
             )
     evidence.submit(c.db, c.context_id, learner, credential_key)
 
@@ -98,7 +115,12 @@ def submission_id(c: Course, learner: int, credential_key: str) -> int:
 def earn(c: Course, learner: int, assessor: int, credential_key: str) -> assessment.DecisionResult:
     complete_evidence(c, learner, credential_key)
     return assessment.decide(
-        c.db, c.context_id, submission_id(c, learner, credential_key), assessor, passing_scores(c, credential_key), ""
+        c.db,
+        c.context_id,
+        submission_id(c, learner, credential_key),
+        assessor,
+        passing_scores(c, credential_key),
+        "",
     )
 
 

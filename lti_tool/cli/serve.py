@@ -63,8 +63,10 @@ def serve_command(host: str, port: int, workers: int, threads: int) -> None:
             return app
 
     settings = app.extensions["settings"]
-    click.echo(f"Serving Micro-credential Stacks on http://{host}:{port} (database: {app.extensions['db'].dialect}, "
-               f"tasks: {'in-process' if embedded else 'Celery worker'})")
+    click.echo(
+        f"Serving Micro-credential Stacks on http://{host}:{port} (database: {app.extensions['db'].dialect}, "
+        f"tasks: {'in-process' if embedded else 'Celery worker'})"
+    )
     if settings.dev_platform:
         click.echo(f"Try a launch without an LMS: http://{host}:{port}/dev/platform")
     _Server().run()

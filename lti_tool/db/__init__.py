@@ -5,5 +5,7 @@ from .database import Database
 
 __all__ = ["Base", "Database"]
 
-from . import lti_models  # noqa: E402, F401  (registers the LTI security tables on Base.metadata)
-from . import lti_service_models  # noqa: E402, F401  (registers the LTI service tables on Base.metadata)
+from . import (
+    lti_models,  # noqa: E402, F401  (registers the LTI security tables on Base.metadata)
+    lti_service_models,  # noqa: E402, F401  (registers the LTI service tables on Base.metadata)
+)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,19 +60,28 @@ def completed_stacks(session: Session, context_id: int, map_version_id: int) -> 
     return _completed_by_mask(session, context_id, map_version_id, keys, members)
 
 
+@dataclass
+class _StackMasks:
+    key: str
+    choose: int
+    required: int = 0
+    electives: int = 0
+
+
 def _completed_by_mask(
-    session: Session, context_id: int, map_version_id: int, keys: list[str], members
-) -> list[CompletedStack]:  # type: ignore[no-untyped-def]
+    session: Session, context_id: int, map_version_id: int, keys: list[str], members: Sequence[Any]
+) -> list[CompletedStack]:
     """One pass over the earned submissions: each learner's earned set becomes a bit mask (GROUP BY learner),
     then each stack's rule is a mask test. A learner has one submission per credential (unique key),
     so the sum of distinct powers of two is their bitwise OR, on SQLite as on PostgreSQL."""
     bit = {key: 1 << i for i, key in enumerate(keys)}
-    stacks: dict[int, dict[str, object]] = {}
+    stacks: dict[int, _StackMasks] = {}
     for m in members:
-        s = stacks.setdefault(m.id, {"key": m.stack_key, "choose": m.choose, "required": 0, "electives": 0})
-        s["required" if m.required else "electives"] = (
-            int(s["required" if m.required else "electives"]) | bit[m.credential_key]
-        )  # type: ignore[call-overload]
+        masks_of = stacks.setdefault(m.id, _StackMasks(m.stack_key, m.choose))
+        if m.required:
+            masks_of.required |= bit[m.credential_key]
+        else:
+            masks_of.electives |= bit[m.credential_key]
     bits = _rows("credential_bits", [("key", String), ("bit", BigInteger)], list(bit.items()))
     masks = (
         select(Submission.user_id.label("user_id"), func.sum(bits.c.bit).cast(BigInteger).label("mask"))
@@ -83,7 +93,7 @@ def _completed_by_mask(
     rules = _rows(
         "stack_rules",
         [("stack_key", String), ("required", BigInteger), ("electives", BigInteger), ("choose", Integer)],
-        [(s["key"], s["required"], s["electives"], s["choose"]) for s in stacks.values()],
+        [(s.key, s.required, s.electives, s.choose) for s in stacks.values()],
     )
     electives_earned = (
         select(func.count())

@@ -12,7 +12,8 @@ from ..db import Database
 from ..db.base import utcnow
 from ..db.models import Assessment, Submission, User
 from ..domain.completion import progress
-from ..domain.rubric import Decision, ScoringError, decide as rubric_decide
+from ..domain.rubric import Decision, ScoringError
+from ..domain.rubric import decide as rubric_decide
 from ..domain.submissions import SubmissionState, TransitionError, next_state
 from . import audit, outbox
 from .errors import Conflict, NotFound, ServiceError
@@ -58,15 +59,20 @@ def review_queue(db: Database, context_id: int) -> list[QueueItem]:
                 title = sub.credential_key
             items.append(
                 QueueItem(
-                    sub.id, name or f"Learner {sub.user_id}", sub.credential_key, title,
-                    [s.title for s in course.stacks_containing(sub.credential_key)], sub.attempt, sub.submitted_at,
+                    sub.id,
+                    name or f"Learner {sub.user_id}",
+                    sub.credential_key,
+                    title,
+                    [s.title for s in course.stacks_containing(sub.credential_key)],
+                    sub.attempt,
+                    sub.submitted_at,
                 )
             )
         return items
 
 
 def review_detail(db: Database, context_id: int, submission_id: int) -> tuple[SubmissionView, str]:
-    """The evidence and the learner's name, judged against the rubric of the version it was submitted under."""
+    """The evidence and the learner's name, against the rubric of the version it was submitted under."""
     with db.read() as session:
         sub = session.get(Submission, submission_id)
         if sub is None or sub.context_id != context_id:
@@ -101,8 +107,12 @@ def decide(
             with session.begin_nested():
                 session.add(
                     Assessment(
-                        submission_id=sub.id, attempt=sub.attempt, assessor_id=assessor_id,
-                        decision=outcome.decision.value, scores=dict(scores), feedback=feedback.strip(),
+                        submission_id=sub.id,
+                        attempt=sub.attempt,
+                        assessor_id=assessor_id,
+                        decision=outcome.decision.value,
+                        scores=dict(scores),
+                        feedback=feedback.strip(),
                         map_version_id=sub.map_version_id,
                     )
                 )
@@ -114,17 +124,30 @@ def decide(
         if new_state is SubmissionState.EARNED:
             sub.earned_at = sub.updated_at
         audit.record(
-            session, action=f"submission.{new_state.value}", subject_type="submission", subject_id=sub.id,
-            actor_user_id=assessor_id, context_id=context_id, map_version_id=sub.map_version_id,
-            data={"credential": sub.credential_key, "attempt": sub.attempt, "unmet": list(outcome.unmet_criteria)},
+            session,
+            action=f"submission.{new_state.value}",
+            subject_type="submission",
+            subject_id=sub.id,
+            actor_user_id=assessor_id,
+            context_id=context_id,
+            map_version_id=sub.map_version_id,
+            data={
+                "credential": sub.credential_key,
+                "attempt": sub.attempt,
+                "unmet": list(outcome.unmet_criteria),
+            },
         )
         outbox.enqueue(session, "gradebook.credential", gradebook_payload(sub, credential, feedback.strip()))
         new_grants: list[tuple[int, str, str]] = []
         if new_state is SubmissionState.EARNED:
             _, course, version_id = context_course(session, context_id)
             created = grant_due(
-                session, context_id=context_id, user_id=sub.user_id, course=course,
-                map_version_id=version_id, actor_user_id=assessor_id,
+                session,
+                context_id=context_id,
+                user_id=sub.user_id,
+                course=course,
+                map_version_id=version_id,
+                actor_user_id=assessor_id,
             )
             new_grants = [(gid, due.kind.value, due.target_id) for gid, due in created]
             granted = {due.target_id: due for _, due in created}
@@ -136,10 +159,16 @@ def decide(
                     session,
                     "gradebook.stack",
                     {
-                        "context_id": context_id, "user_id": sub.user_id, "course_key": course.id,
-                        "stack_key": stack.id, "title": stack.title, "earned_count": done,
-                        "required_count": needed, "granted": done >= needed,
-                        "ceus": str(due.ceus) if due else None, "timestamp": utcnow().isoformat(),
+                        "context_id": context_id,
+                        "user_id": sub.user_id,
+                        "course_key": course.id,
+                        "stack_key": stack.id,
+                        "title": stack.title,
+                        "earned_count": done,
+                        "required_count": needed,
+                        "granted": done >= needed,
+                        "ceus": str(due.ceus) if due else None,
+                        "timestamp": utcnow().isoformat(),
                     },
                 )
         return DecisionResult(outcome.decision, outcome.unmet_criteria, new_grants)

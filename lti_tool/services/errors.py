@@ -26,7 +26,8 @@ class CourseNotConfigured(ServiceError):
     def __init__(self) -> None:
         super().__init__(
             "course_not_configured",
-            "This course is not linked to a micro-credential course map yet. Ask the course designer to choose one.",
+            "This course is not linked to a micro-credential course map yet. "
+            "Ask the course designer to choose one.",
         )
 
 

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from ..db import Database
 from ..db.base import utcnow
 from ..db.models import Artifact, Assessment, Submission
-from ..domain.definitions import Credential, CourseMap
+from ..domain.definitions import CourseMap, Credential
 from ..domain.evidence import ArtifactRef, missing_evidence
 from ..domain.submissions import SubmissionState, TransitionError, can_edit, next_state
 from ..storage import FileStore, TooLarge
@@ -74,7 +74,9 @@ def _credential(course: CourseMap, credential_key: str) -> Credential:
     try:
         return course.credential(credential_key)
     except KeyError:
-        raise NotFound("unknown_credential", f"No micro-credential {credential_key!r} in this course.") from None
+        raise NotFound(
+            "unknown_credential", f"No micro-credential {credential_key!r} in this course."
+        ) from None
 
 
 def _find(session: Session, context_id: int, user_id: int, credential_key: str) -> Submission | None:
@@ -88,9 +90,13 @@ def _find(session: Session, context_id: int, user_id: int, credential_key: str) 
 
 
 def _view(session: Session, course: CourseMap, credential: Credential, sub: Submission) -> SubmissionView:
-    artifacts = list(session.scalars(select(Artifact).where(Artifact.submission_id == sub.id).order_by(Artifact.id)))
+    artifacts = list(
+        session.scalars(select(Artifact).where(Artifact.submission_id == sub.id).order_by(Artifact.id))
+    )
     assessments = list(
-        session.scalars(select(Assessment).where(Assessment.submission_id == sub.id).order_by(Assessment.attempt))
+        session.scalars(
+            select(Assessment).where(Assessment.submission_id == sub.id).order_by(Assessment.attempt)
+        )
     )
     state = SubmissionState(sub.state)
     return SubmissionView(
@@ -107,7 +113,10 @@ def _view(session: Session, course: CourseMap, credential: Credential, sub: Subm
             ArtifactView(a.id, a.requirement_id, a.label, a.url, a.filename, a.content_type, a.size_bytes)
             for a in artifacts
         ],
-        assessments=[AssessmentView(a.attempt, a.decision, a.feedback, dict(a.scores), a.created_at) for a in assessments],
+        assessments=[
+            AssessmentView(a.attempt, a.decision, a.feedback, dict(a.scores), a.created_at)
+            for a in assessments
+        ],
         missing=missing_evidence(
             credential.requirements,
             sub.answers or {},
@@ -129,13 +138,27 @@ def open_submission(db: Database, context_id: int, user_id: int, credential_key:
         sub = _find(session, context_id, user_id, credential_key)
         if sub is None:
             return SubmissionView(
-                None, context_id, user_id, course, credential, SubmissionState.DRAFT, 1, {}, {}, [], [],
-                missing_evidence(credential.requirements, {}, {}, []), None, None,
+                None,
+                context_id,
+                user_id,
+                course,
+                credential,
+                SubmissionState.DRAFT,
+                1,
+                {},
+                {},
+                [],
+                [],
+                missing_evidence(credential.requirements, {}, {}, []),
+                None,
+                None,
             )
         return _view(session, course, credential, sub)
 
 
-def _editable(session: Session, context_id: int, user_id: int, credential_key: str) -> tuple[Submission, CourseMap, Credential]:
+def _editable(
+    session: Session, context_id: int, user_id: int, credential_key: str
+) -> tuple[Submission, CourseMap, Credential]:
     _, course, version_id = context_course(session, context_id)
     credential = _credential(course, credential_key)
     sub = _find(session, context_id, user_id, credential_key)
@@ -153,15 +176,25 @@ def _editable(session: Session, context_id: int, user_id: int, credential_key: s
         session.add(sub)
         session.flush()
         audit.record(
-            session, action="submission.started", subject_type="submission", subject_id=sub.id,
-            actor_user_id=user_id, context_id=context_id, map_version_id=version_id,
+            session,
+            action="submission.started",
+            subject_type="submission",
+            subject_id=sub.id,
+            actor_user_id=user_id,
+            context_id=context_id,
+            map_version_id=version_id,
             data={"credential": credential_key},
         )
     elif not can_edit(SubmissionState(sub.state)):
         state = SubmissionState(sub.state)
         if state is SubmissionState.EARNED:
-            raise Conflict("already_earned", "This micro-credential is already earned; its evidence is final.")
-        raise Conflict("awaiting_review", "This evidence is waiting for an assessor; you can edit it if it comes back 'not yet'.")
+            raise Conflict(
+                "already_earned", "This micro-credential is already earned; its evidence is final."
+            )
+        raise Conflict(
+            "awaiting_review",
+            "This evidence is waiting for an assessor; you can edit it if it comes back 'not yet'.",
+        )
     return sub, course, credential
 
 
@@ -177,8 +210,12 @@ def _clean_texts(allowed: set[str], values: dict[str, str]) -> dict[str, str]:
 
 
 def save_draft(
-    db: Database, context_id: int, user_id: int, credential_key: str,
-    answers: dict[str, str], reflections: dict[str, str],
+    db: Database,
+    context_id: int,
+    user_id: int,
+    credential_key: str,
+    answers: dict[str, str],
+    reflections: dict[str, str],
 ) -> SubmissionView:
     with db.transaction() as session:
         sub, course, credential = _editable(session, context_id, user_id, credential_key)
@@ -199,23 +236,47 @@ def _requirement(credential: Credential, requirement_id: str) -> None:
 
 
 def add_link_artifact(
-    db: Database, context_id: int, user_id: int, credential_key: str, requirement_id: str, url: str, label: str
+    db: Database,
+    context_id: int,
+    user_id: int,
+    credential_key: str,
+    requirement_id: str,
+    url: str,
+    label: str,
 ) -> SubmissionView:
     parsed = urlparse(url.strip())
     if parsed.scheme not in ("http", "https") or not parsed.netloc:
-        raise ServiceError("bad_link", "Links must be full http(s) addresses, e.g. https://video.example/lesson.")
+        raise ServiceError(
+            "bad_link", "Links must be full http(s) addresses, e.g. https://video.example/lesson."
+        )
     with db.transaction() as session:
         sub, course, credential = _editable(session, context_id, user_id, credential_key)
         _requirement(credential, requirement_id)
-        session.add(Artifact(submission_id=sub.id, requirement_id=requirement_id, label=label.strip()[:255] or url, url=url.strip()))
+        session.add(
+            Artifact(
+                submission_id=sub.id,
+                requirement_id=requirement_id,
+                label=label.strip()[:255] or url,
+                url=url.strip(),
+            )
+        )
         sub.updated_at = utcnow()
         session.flush()
         return _view(session, course, credential, sub)
 
 
 def add_file_artifact(
-    db: Database, store: FileStore, context_id: int, user_id: int, credential_key: str, requirement_id: str,
-    filename: str, content_type: str, stream: BinaryIO, max_bytes: int, label: str = "",
+    db: Database,
+    store: FileStore,
+    context_id: int,
+    user_id: int,
+    credential_key: str,
+    requirement_id: str,
+    filename: str,
+    content_type: str,
+    stream: BinaryIO,
+    max_bytes: int,
+    label: str = "",
 ) -> SubmissionView:
     # Check the requirement before reading the upload, so a refused file costs nothing.
     with db.read() as session:
@@ -225,7 +286,8 @@ def add_file_artifact(
         stored = store.save(stream, max_bytes)
     except TooLarge:
         raise ServiceError(
-            "upload_too_large", f"That file is larger than the {max_bytes // (1024 * 1024)} MB limit. Nothing was saved."
+            "upload_too_large",
+            f"That file is larger than the {max_bytes // (1024 * 1024)} MB limit. Nothing was saved.",
         ) from None
     if stored.size_bytes == 0:
         raise ServiceError("empty_upload", "That file is empty.")
@@ -233,9 +295,14 @@ def add_file_artifact(
         sub, course, credential = _editable(session, context_id, user_id, credential_key)
         session.add(
             Artifact(
-                submission_id=sub.id, requirement_id=requirement_id, label=(label or filename)[:255],
-                filename=filename[:255], content_type=(content_type or "application/octet-stream")[:128],
-                size_bytes=stored.size_bytes, sha256=stored.sha256, storage_key=stored.storage_key,
+                submission_id=sub.id,
+                requirement_id=requirement_id,
+                label=(label or filename)[:255],
+                filename=filename[:255],
+                content_type=(content_type or "application/octet-stream")[:128],
+                size_bytes=stored.size_bytes,
+                sha256=stored.sha256,
+                storage_key=stored.storage_key,
             )
         )
         sub.updated_at = utcnow()
@@ -243,7 +310,9 @@ def add_file_artifact(
         return _view(session, course, credential, sub)
 
 
-def remove_artifact(db: Database, context_id: int, user_id: int, credential_key: str, artifact_id: int) -> SubmissionView:
+def remove_artifact(
+    db: Database, context_id: int, user_id: int, credential_key: str, artifact_id: int
+) -> SubmissionView:
     with db.transaction() as session:
         sub, course, credential = _editable(session, context_id, user_id, credential_key)
         artifact = session.get(Artifact, artifact_id)
@@ -273,8 +342,13 @@ def submit(db: Database, context_id: int, user_id: int, credential_key: str) -> 
         sub.map_version_id = version_id
         sub.submitted_at = sub.updated_at = utcnow()
         audit.record(
-            session, action="submission.submitted", subject_type="submission", subject_id=sub.id,
-            actor_user_id=user_id, context_id=context_id, map_version_id=version_id,
+            session,
+            action="submission.submitted",
+            subject_type="submission",
+            subject_id=sub.id,
+            actor_user_id=user_id,
+            context_id=context_id,
+            map_version_id=version_id,
             data={"credential": credential_key, "attempt": sub.attempt, "from": previous.value},
         )
         outbox.enqueue(session, "gradebook.credential", gradebook_payload(sub, credential, ""))

@@ -85,10 +85,20 @@ def grant_due(
         if grant_id is None:
             continue
         audit.record(
-            session, action=f"grant.{due.kind.value}", subject_type="grant", subject_id=grant_id,
-            actor_user_id=actor_user_id, actor=None if actor_user_id else "system", context_id=context_id,
+            session,
+            action=f"grant.{due.kind.value}",
+            subject_type="grant",
+            subject_id=grant_id,
+            actor_user_id=actor_user_id,
+            actor=None if actor_user_id else "system",
+            context_id=context_id,
             map_version_id=map_version_id,
-            data={"learner": user_id, "target": due.target_id, "contact_hours": str(due.contact_hours), "ceus": str(due.ceus)},
+            data={
+                "learner": user_id,
+                "target": due.target_id,
+                "contact_hours": str(due.contact_hours),
+                "ceus": str(due.ceus),
+            },
         )
         created.append((grant_id, due))
     return created
@@ -97,8 +107,12 @@ def grant_due(
 def grants_for(db: Database, context_id: int, user_id: int) -> list[GrantView]:
     with db.read() as session:
         return [
-            GrantView(g.id, g.kind, g.target_key, g.title, g.contact_hours, g.ceus, g.map_version_id, g.granted_at)
+            GrantView(
+                g.id, g.kind, g.target_key, g.title, g.contact_hours, g.ceus, g.map_version_id, g.granted_at
+            )
             for g in session.scalars(
-                select(Grant).where(Grant.context_id == context_id, Grant.user_id == user_id).order_by(Grant.id)
+                select(Grant)
+                .where(Grant.context_id == context_id, Grant.user_id == user_id)
+                .order_by(Grant.id)
             )
         ]

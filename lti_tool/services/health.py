@@ -47,4 +47,3 @@ def health_report(db: Database) -> dict[str, Any]:
         "database": {"ok": True, "dialect": db.dialect, "schema_revision": revision},
         "course_maps": courses,
     }
-

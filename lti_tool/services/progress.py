@@ -11,7 +11,7 @@ from sqlalchemy import select
 from ..db import Database
 from ..db.models import Context, Course, Grant, Membership, Submission, User
 from ..domain.completion import progress
-from ..domain.definitions import Credential, CourseMap, Stack
+from ..domain.definitions import CourseMap, Credential, Stack
 from ..domain.submissions import SubmissionState
 from . import audit
 from .errors import NotFound
@@ -52,7 +52,9 @@ class LearnerOverview:
 
 
 def _grant_view(g: Grant) -> GrantView:
-    return GrantView(g.id, g.kind, g.target_key, g.title, g.contact_hours, g.ceus, g.map_version_id, g.granted_at)
+    return GrantView(
+        g.id, g.kind, g.target_key, g.title, g.contact_hours, g.ceus, g.map_version_id, g.granted_at
+    )
 
 
 def learner_overview(db: Database, context_id: int, user_id: int) -> LearnerOverview:
@@ -64,7 +66,9 @@ def learner_overview(db: Database, context_id: int, user_id: int) -> LearnerOver
                 select(Submission).where(Submission.context_id == context_id, Submission.user_id == user_id)
             )
         }
-        grants = list(session.scalars(select(Grant).where(Grant.context_id == context_id, Grant.user_id == user_id)))
+        grants = list(
+            session.scalars(select(Grant).where(Grant.context_id == context_id, Grant.user_id == user_id))
+        )
     earned = {k for k, s in subs.items() if s.state == SubmissionState.EARNED.value}
     stack_grants = {g.target_key: _grant_view(g) for g in grants if g.kind == "stack"}
     award = next((_grant_view(g) for g in grants if g.kind == "course_award"), None)
@@ -136,7 +140,9 @@ def course_dashboard(db: Database, context_id: int) -> CourseDashboard:
         if context.course_key is not None:
             _, course, _ = context_course(session, context_id)
         members = session.execute(
-            select(Membership, User).join(User, User.id == Membership.user_id).where(Membership.context_id == context_id)
+            select(Membership, User)
+            .join(User, User.id == Membership.user_id)
+            .where(Membership.context_id == context_id)
         ).all()
         rows: dict[int, LearnerRow] = {}
         for membership, user in members:
@@ -148,8 +154,10 @@ def course_dashboard(db: Database, context_id: int) -> CourseDashboard:
         for sub in session.scalars(select(Submission).where(Submission.context_id == context_id)):
             row = rows.get(sub.user_id)
             if row is None:
-                user = session.get(User, sub.user_id)
-                row = rows[sub.user_id] = LearnerRow(sub.user_id, user.name if user else "", user.email if user else "")
+                someone = session.get(User, sub.user_id)
+                row = rows[sub.user_id] = LearnerRow(
+                    sub.user_id, someone.name if someone else "", someone.email if someone else ""
+                )
             row.counts[sub.state] += 1
             per_credential[sub.credential_key][sub.state] += 1
             awaiting += sub.state == SubmissionState.SUBMITTED.value
@@ -180,7 +188,11 @@ def bind_course(db: Database, context_id: int, course_key: str, actor_user_id: i
         previous = context.course_key
         context.course_key = course_key
         audit.record(
-            session, action="context.course_map_bound", subject_type="context", subject_id=context_id,
-            actor_user_id=actor_user_id, context_id=context_id,
+            session,
+            action="context.course_map_bound",
+            subject_type="context",
+            subject_id=context_id,
+            actor_user_id=actor_user_id,
+            context_id=context_id,
             data={"course_map": course_key, "previous": previous},
         )

@@ -7,8 +7,8 @@ from sqlalchemy.orm import Session
 
 from ..db.models import Context, Course, Membership
 from ..domain.definitions import CourseMap
-from .map_versions import course_map_for_version
 from .errors import CourseNotConfigured, NotFound
+from .map_versions import course_map_for_version
 
 
 def context_course(session: Session, context_id: int) -> tuple[Context, CourseMap, int]:

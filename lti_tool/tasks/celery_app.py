@@ -1,4 +1,4 @@
-"""The Celery app. Embedded default: tasks run in-process (eager); with CELERY_BROKER_URL a worker runs them."""
+"""The Celery app. Embedded: tasks run in-process (eager); with CELERY_BROKER_URL a worker runs them."""
 
 from __future__ import annotations
 

@@ -29,8 +29,14 @@ def test_set_based_query_matches_the_domain_rules(db) -> None:  # type: ignore[n
                     state = "earned" if key in earned else rng.choice(["submitted", "not_yet", "draft"])
                     session.add(
                         Submission(
-                            context_id=c.context_id, user_id=learner, course_key=course.id, credential_key=key,
-                            map_version_id=version_id, state=state, answers={}, reflections={},
+                            context_id=c.context_id,
+                            user_id=learner,
+                            course_key=course.id,
+                            credential_key=key,
+                            map_version_id=version_id,
+                            state=state,
+                            answers={},
+                            reflections={},
                         )
                     )
                 expected[learner] = {s.id for s in course.stacks if stack_complete(s, earned)}
@@ -41,4 +47,6 @@ def test_set_based_query_matches_the_domain_rules(db) -> None:  # type: ignore[n
         assert got == expected
         assert report.learners_with_a_complete_stack == sum(1 for v in expected.values() if v) >= 3
         if course.award:
-            assert report.award_eligible == sum(1 for v in expected.values() if set(course.award.stack_ids) <= v)
+            assert report.award_eligible == sum(
+                1 for v in expected.values() if set(course.award.stack_ids) <= v
+            )

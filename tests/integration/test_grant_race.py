@@ -86,12 +86,12 @@ def test_the_last_two_credentials_approved_at_the_same_instant_grant_exactly_onc
             scenario.complete_evidence(c, learner, key)
         sids = [scenario.submission_id(c, learner, key) for key in keys[3:]]
         pairs = [(sids[0], a, keys[3]), (sids[1], b, keys[4])]
-        results, errors = _race(
-            2,
-            lambda i: assessment.decide(
-                pg_db, c.context_id, pairs[i][0], pairs[i][1], scenario.passing_scores(c, pairs[i][2]), ""
-            ),
-        )
+
+        def approve(i: int, c: scenario.Course = c, pairs: list[tuple[int, int, str]] = pairs) -> object:
+            sid, assessor, key = pairs[i]
+            return assessment.decide(pg_db, c.context_id, sid, assessor, scenario.passing_scores(c, key), "")
+
+        results, errors = _race(2, approve)
         assert not errors and len(results) == 2
         with pg_db.read() as session:
             stack_grants = session.scalar(
@@ -114,8 +114,12 @@ def test_the_database_refuses_a_second_grant_even_without_the_lock(pg_db: Databa
             _, course, version = context_course(session, c.context_id)
             return len(
                 grant_due(
-                    session, context_id=c.context_id, user_id=learner, course=course,
-                    map_version_id=version, actor_user_id=None,
+                    session,
+                    context_id=c.context_id,
+                    user_id=learner,
+                    course=course,
+                    map_version_id=version,
+                    actor_user_id=None,
                 )
             )
 
@@ -124,6 +128,7 @@ def test_the_database_refuses_a_second_grant_even_without_the_lock(pg_db: Databa
     assert sum(results) == 1  # type: ignore[arg-type]
     assert _grant_count(pg_db) == 1
     with pg_db.read() as session:
-        assert session.scalar(select(func.count()).select_from(Submission).where(Submission.state == "earned")) == 5
-
-
+        assert (
+            session.scalar(select(func.count()).select_from(Submission).where(Submission.state == "earned"))
+            == 5
+        )

@@ -1,4 +1,4 @@
-"""Evidence, "not yet", resubmission, earning, and CEU grants through the services, on SQLite and PostgreSQL."""
+"""Evidence, "not yet", resubmission, earning and CEU grants through the services (SQLite, PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -58,10 +58,16 @@ def test_not_yet_then_resubmission_then_earned(db) -> None:  # type: ignore[no-u
     assert incomplete.value.problems
     scenario.complete_evidence(c, learner, key)
     sid = scenario.submission_id(c, learner, key)
-    result = assessment.decide(db, c.context_id, sid, assessor, scenario.failing_scores(c, key), "Add student work.")
+    result = assessment.decide(
+        db, c.context_id, sid, assessor, scenario.failing_scores(c, key), "Add student work."
+    )
     assert result.decision == "not_yet" and result.unmet_criteria
     view = evidence.open_submission(db, c.context_id, learner, key)
-    assert view.state == "not_yet" and view.latest_feedback and view.latest_feedback.feedback == "Add student work."
+    assert (
+        view.state == "not_yet"
+        and view.latest_feedback
+        and view.latest_feedback.feedback == "Add student work."
+    )
     assert view.editable
     evidence.save_draft(db, c.context_id, learner, key, {}, {})
     resubmitted = evidence.submit(db, c.context_id, learner, key)
@@ -121,11 +127,17 @@ def test_map_edit_after_award_keeps_the_award(db, tmp_path: Path) -> None:  # ty
     assert result.created and result.revision == 2
     [after] = _grants(db)
     assert (after.id, after.map_version_id, after.title, after.ceus) == (
-        before.id, before.map_version_id, before.title, before.ceus,
+        before.id,
+        before.map_version_id,
+        before.title,
+        before.ceus,
     )
     assert c.map().stacks[0].title.endswith("(2027 edition)")
     overview = progress.learner_overview(db, c.context_id, learner)
-    assert overview.stacks[0].grant is not None and overview.stacks[0].grant.map_version_id == before.map_version_id
+    assert (
+        overview.stacks[0].grant is not None
+        and overview.stacks[0].grant.map_version_id == before.map_version_id
+    )
     assert evidence.open_submission(db, c.context_id, learner, stack.credential_ids[0]).state == "earned"
 
 

@@ -106,7 +106,9 @@ def test_not_yet_then_resubmission_then_earned() -> None:
     state = next_state(state, "not_yet")
     assert state is SubmissionState.NOT_YET
     state = next_state(state, "submit")
-    assert decide(RUBRIC, {"evidence": "proficient", "reflection": "proficient"}, "").decision is Decision.EARNED
+    assert (
+        decide(RUBRIC, {"evidence": "proficient", "reflection": "proficient"}, "").decision is Decision.EARNED
+    )
     assert next_state(state, "earn") is SubmissionState.EARNED
 
 
