@@ -19,7 +19,7 @@ $(VENV)/.installed: pyproject.toml
 # and the development platform at /dev/platform to try launches without an LMS.
 run: install
 	$(BIN)/lti-tool db upgrade
-	$(BIN)/lti-tool course-maps load course_maps/*/
+	$(BIN)/lti-tool course-maps load
 	DEV_PLATFORM=$${DEV_PLATFORM:-1} $(BIN)/lti-tool serve --port $(PORT)
 
 # Headless Chromium for the browser tests comes from Debian (Playwright cannot download browsers here).
