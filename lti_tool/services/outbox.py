@@ -71,7 +71,9 @@ class DrainResult:
 
 
 def backoff(attempts: int) -> timedelta:
-    return min(timedelta(seconds=5 * 2 ** max(attempts - 1, 0)), MAX_BACKOFF)
+    """5 s, 10 s, 20 s ... capped at an hour: a platform down for a day is retried hourly, forever."""
+    exponent = min(max(attempts - 1, 0), 20)
+    return min(timedelta(seconds=5 * 2**exponent), MAX_BACKOFF)
 
 
 def _claim(db: Database, now: datetime, batch: int, topics: list[str]) -> list[OutboxMessage]:

@@ -47,7 +47,10 @@ def worker(sqlite_url: str, tmp_path: Path):  # type: ignore[no-untyped-def]
     log = (tmp_path / "worker.log").open("w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "lti_tool.cli", "worker", "--concurrency", "2", "--no-beat"],
-        env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     app = create_app(app_config(sqlite_url, tmp_path, CELERY_BROKER_URL=REDIS_URL))
     yield app
@@ -77,3 +80,28 @@ def test_worker_command_refuses_to_run_without_a_broker(tmp_path: Path, sqlite_u
         [sys.executable, "-m", "lti_tool.cli", "worker"], env=env, capture_output=True, text=True, timeout=60
     )
     assert proc.returncode != 0 and "CELERY_BROKER_URL is not set" in proc.stderr
+
+
+def test_the_worker_drains_the_outbox_to_a_gradebook(worker) -> None:  # type: ignore[no-untyped-def]
+    """A score written to the outbox reaches a Moodle-shaped platform over HTTP, sent by the worker."""
+    from sqlalchemy import select
+
+    from lti_tool.db.models import OutboxMessage
+    from lti_tool.lti import ags
+    from lti_tool.lti.keys import public_jwks
+    from lti_tool.tasks.outbox import drain_outbox
+    from tests.integration.test_ags_fake_moodle import FakeMoodle, credential_message, seed_course, send
+
+    db = worker.extensions["db"]
+    moodle = FakeMoodle(tool_jwks=lambda: public_jwks(db)).start()
+    try:
+        course = seed_course(db, moodle)
+        send(db, ags.TOPIC_CREDENTIAL, credential_message(course, "earned", "Clear evidence."))
+        with worker.app_context():
+            assert drain_outbox.delay().get(timeout=60) == {"delivered": 1, "retried": 0}
+        assert [s["gradingProgress"] for s in moodle.scores] == ["FullyGraded"]
+        assert moodle.scores[0]["comment"] == "Clear evidence."
+        with db.read() as session:
+            assert session.scalars(select(OutboxMessage.delivered_at)).one() is not None
+    finally:
+        moodle.stop()
