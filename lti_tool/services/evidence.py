@@ -7,13 +7,13 @@ from datetime import datetime
 from typing import Any, BinaryIO
 from urllib.parse import urlparse
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..db import Database
 from ..db.base import utcnow
 from ..db.models import Artifact, Assessment, Submission
-from ..domain.definitions import CourseMap, Credential
+from ..domain.definitions import ArtifactRequirement, CourseMap, Credential
 from ..domain.evidence import ArtifactRef, missing_evidence
 from ..domain.submissions import SubmissionState, TransitionError, can_edit, next_state
 from ..storage import FileStore, TooLarge
@@ -230,9 +230,35 @@ def save_draft(
         return _view(session, course, credential, sub)
 
 
-def _requirement(credential: Credential, requirement_id: str) -> None:
-    if requirement_id not in {a.id for a in credential.requirements.artifacts}:
-        raise ServiceError("unknown_artifact", f"Unknown artifact requirement {requirement_id!r}.")
+def _requirement(credential: Credential, requirement_id: str) -> ArtifactRequirement:
+    for requirement in credential.requirements.artifacts:
+        if requirement.id == requirement_id:
+            return requirement
+    raise ServiceError("unknown_artifact", f"Unknown artifact requirement {requirement_id!r}.")
+
+
+def _attach(
+    db: Database, context_id: int, user_id: int, credential_key: str, artifact: Artifact
+) -> SubmissionView:
+    """Add one artifact to the learner's editable evidence, within the requirement's maximum."""
+    with db.transaction() as session:
+        sub, course, credential = _editable(session, context_id, user_id, credential_key)
+        requirement = _requirement(credential, artifact.requirement_id)
+        count = session.scalar(
+            select(func.count())
+            .select_from(Artifact)
+            .where(Artifact.submission_id == sub.id, Artifact.requirement_id == requirement.id)
+        )
+        if (count or 0) >= requirement.max_count:
+            raise ServiceError(
+                "too_many_artifacts",
+                f"At most {requirement.max_count} for: {requirement.description} Remove one to add another.",
+            )
+        artifact.submission_id = sub.id
+        session.add(artifact)
+        sub.updated_at = utcnow()
+        session.flush()
+        return _view(session, course, credential, sub)
 
 
 def add_link_artifact(
@@ -249,20 +275,8 @@ def add_link_artifact(
         raise ServiceError(
             "bad_link", "Links must be full http(s) addresses, e.g. https://video.example/lesson."
         )
-    with db.transaction() as session:
-        sub, course, credential = _editable(session, context_id, user_id, credential_key)
-        _requirement(credential, requirement_id)
-        session.add(
-            Artifact(
-                submission_id=sub.id,
-                requirement_id=requirement_id,
-                label=label.strip()[:255] or url,
-                url=url.strip(),
-            )
-        )
-        sub.updated_at = utcnow()
-        session.flush()
-        return _view(session, course, credential, sub)
+    artifact = Artifact(requirement_id=requirement_id, label=label.strip()[:255] or url, url=url.strip())
+    return _attach(db, context_id, user_id, credential_key, artifact)
 
 
 def add_file_artifact(
@@ -291,23 +305,16 @@ def add_file_artifact(
         ) from None
     if stored.size_bytes == 0:
         raise ServiceError("empty_upload", "That file is empty.")
-    with db.transaction() as session:
-        sub, course, credential = _editable(session, context_id, user_id, credential_key)
-        session.add(
-            Artifact(
-                submission_id=sub.id,
-                requirement_id=requirement_id,
-                label=(label or filename)[:255],
-                filename=filename[:255],
-                content_type=(content_type or "application/octet-stream")[:128],
-                size_bytes=stored.size_bytes,
-                sha256=stored.sha256,
-                storage_key=stored.storage_key,
-            )
-        )
-        sub.updated_at = utcnow()
-        session.flush()
-        return _view(session, course, credential, sub)
+    artifact = Artifact(
+        requirement_id=requirement_id,
+        label=(label or filename)[:255],
+        filename=filename[:255],
+        content_type=(content_type or "application/octet-stream")[:128],
+        size_bytes=stored.size_bytes,
+        sha256=stored.sha256,
+        storage_key=stored.storage_key,
+    )
+    return _attach(db, context_id, user_id, credential_key, artifact)
 
 
 def remove_artifact(

@@ -13,7 +13,7 @@ from sqlalchemy.exc import DBAPIError
 from lti_tool.db.models import AuditEvent, Grant, OutboxMessage
 from lti_tool.services import assessment, evidence, progress
 from lti_tool.services.course_maps import load_course_maps
-from lti_tool.services.errors import Conflict, EvidenceIncomplete, NotFound
+from lti_tool.services.errors import Conflict, EvidenceIncomplete, NotFound, ServiceError
 from tests import scenario
 
 
@@ -151,3 +151,21 @@ def test_audit_trail_is_append_only(db) -> None:  # type: ignore[no-untyped-def]
     for statement in (update(AuditEvent).values(action="tampered"), text("DELETE FROM audit_events")):
         with pytest.raises(DBAPIError, match="append-only"), db.transaction() as session:
             session.execute(statement)
+
+
+def test_artifacts_beyond_a_requirements_maximum_are_refused(db) -> None:  # type: ignore[no-untyped-def]
+    c = scenario.course(db)
+    learner = c.person("Lee")
+    credential = c.map().credential(_stack(c)[0])
+    requirement = credential.requirements.artifacts[0]
+    for n in range(requirement.max_count):
+        evidence.add_link_artifact(
+            db, c.context_id, learner, credential.id, requirement.id, f"https://x.example/{n}", ""
+        )
+    with pytest.raises(ServiceError) as refused:
+        evidence.add_link_artifact(
+            db, c.context_id, learner, credential.id, requirement.id, "https://x.example/n", ""
+        )
+    assert refused.value.code == "too_many_artifacts"
+    view = evidence.open_submission(db, c.context_id, learner, credential.id)
+    assert sum(1 for a in view.artifacts if a.requirement_id == requirement.id) == requirement.max_count
