@@ -1,37 +1,58 @@
-"""The database handle: one engine and session factory per app; ``transaction()`` is the unit of work."""
+"""The database handle: one engine and session factory per app; ``transaction()`` is the unit of work.
+
+On SQLite, ``transaction()`` starts with ``BEGIN IMMEDIATE`` (the write lock, taken up front: two units of
+work never both read, then both write, since SQLite has no SELECT ... FOR UPDATE), while ``read()`` runs
+on its own engine whose transactions start with a plain (deferred) ``BEGIN``: under WAL a reader sees a
+consistent snapshot and never waits for, or holds up, a writer.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
+
+# PostgreSQL connections are recycled after this many seconds instead of being pinged on every checkout
+# (pool_pre_ping costs a round trip per request); a connection the server dropped meanwhile is detected
+# on use, invalidated, and the pool starts afresh.
+PG_POOL_RECYCLE_SECONDS = 1800
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    # pysqlite's own transaction handling is turned off so that "begin" below takes the write lock
-    # up front: two units of work never both read, then both write (SQLite has no SELECT ... FOR UPDATE).
+    # pysqlite's own transaction handling is turned off: the "begin" listener issues BEGIN itself.
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
+    # In WAL mode NORMAL never corrupts the database; it syncs at checkpoints instead of every commit,
+    # so the write lock is held for microseconds rather than an fsync.
+    cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
+def _begin_with(sql: str) -> Callable[[Connection], None]:
+    def begin(conn: Connection) -> None:
+        conn.exec_driver_sql(sql)
+
+    return begin
+
+
+def make_engine(url: str, *, write_lock: bool = True, **kwargs: Any) -> Engine:
+    """An engine for ``url``. On SQLite, ``write_lock`` picks ``BEGIN IMMEDIATE`` (else plain ``BEGIN``)."""
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://") :]
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10}, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
-        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+        event.listen(engine, "begin", _begin_with("BEGIN IMMEDIATE" if write_lock else "BEGIN"))
         return engine
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
-    kwargs.setdefault("pool_pre_ping", True)
+    kwargs.setdefault("pool_recycle", PG_POOL_RECYCLE_SECONDS)
     return create_engine(url, **kwargs)
 
 
@@ -39,7 +60,16 @@ class Database:
     def __init__(self, url: str, **engine_kwargs: Any) -> None:
         self.url = url
         self.engine = make_engine(url, **engine_kwargs)
+        # SQLite: a second engine whose transactions do not take the write lock (an in-memory database
+        # is private to its engine, so it keeps one). PostgreSQL needs none.
+        in_memory = self.engine.url.database in (None, "", ":memory:")
+        self.read_engine = (
+            make_engine(url, write_lock=False, **engine_kwargs)
+            if self.engine.dialect.name == "sqlite" and not in_memory
+            else self.engine
+        )
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self.read_sessions = sessionmaker(self.read_engine, expire_on_commit=False)
 
     @property
     def dialect(self) -> str:
@@ -53,8 +83,11 @@ class Database:
 
     @contextmanager
     def read(self) -> Iterator[Session]:
-        with self.sessions() as session:
+        """Read-only work: one consistent snapshot, no write lock; anything written is rolled back."""
+        with self.read_sessions() as session:
             yield session
 
     def dispose(self) -> None:
         self.engine.dispose()
+        if self.read_engine is not self.engine:
+            self.read_engine.dispose()

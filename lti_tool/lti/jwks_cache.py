@@ -56,6 +56,13 @@ class PlatformKeyCache:
     _http: requests.Session = field(default_factory=requests.Session)
     fetches: int = 0
 
+    def cached(self, platform_id: int, jwks_url: str, kid: str) -> PyJWK | None:
+        """The key from process memory while its set is fresh, else None (no I/O, no lock)."""
+        entry = self._memory.get(platform_id)
+        if entry is not None and entry.url == jwks_url and entry.expires_at > utcnow():
+            return entry.keys.get(kid)
+        return None
+
     def key_for(self, platform_id: int, jwks_url: str, kid: str) -> PyJWK:
         """The platform's key ``kid``; refuses the launch (check=signature) when the platform has none."""
         now = utcnow()

@@ -1,27 +1,30 @@
 """The launch (OIDC redirect_uri): every check of the 1EdTech security framework, each refused with its name.
 
-Verification only reads; the single-use marks (state used, nonce seen) are written by
-``services.launches.record_launch`` in the same transaction as the user, context and membership, so a
-refused launch writes nothing and a replay loses the race on a unique key.
+``verify_launch`` runs inside the launch's one write transaction (``services.launches.accept_launch``):
+it reads the platform and deployment, checks the signature and every claim, and consumes the state
+(``UPDATE ... WHERE used_at IS NULL RETURNING``); ``record_launch`` then inserts the nonce and upserts the
+user, context and membership in the same transaction. A refused launch raises and the transaction rolls
+back, so it writes nothing; a replay loses on the state's ``used_at`` guard or the nonces' unique key.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import jwt
+from jwt import PyJWK
 from pylti1p3.exception import LtiException
 from pylti1p3.message_validators import DeepLinkMessageValidator, ResourceMessageValidator
-from sqlalchemy import select
+from sqlalchemy import and_, select, update
+from sqlalchemy.orm import Session
 
-from ..db import Database
 from ..db.lti_models import OidcState, UsedNonce
 from ..db.models import Deployment, Platform
 from . import claims as c
 from .errors import LtiRefused
-from .jwks_cache import PlatformKeyCache
 from .roles import map_roles
 
 LEEWAY = timedelta(seconds=30)
@@ -31,6 +34,17 @@ _VALIDATORS = {
     c.DEEP_LINKING_REQUEST: DeepLinkMessageValidator(),
 }
 
+# (platform_id, jwks_url, kid) -> the platform's key, without I/O; raises KeyNotCached when a fetch is needed.
+KeyLookup = Callable[[int, str, str], PyJWK]
+
+
+class KeyNotCached(Exception):
+    """The signing key is not in process memory: fetch it outside the transaction, then retry."""
+
+    def __init__(self, platform_id: int, jwks_url: str, kid: str) -> None:
+        super().__init__(f"platform {platform_id} key {kid!r} not cached")
+        self.platform_id, self.jwks_url, self.kid = platform_id, jwks_url, kid
+
 
 @dataclass(frozen=True)
 class VerifiedLaunch:
@@ -38,6 +52,7 @@ class VerifiedLaunch:
     issuer: str
     client_id: str
     deployment_id: str
+    deployment_pk: int
     state_id: int
     nonce: str
     nonce_expires_at: datetime
@@ -95,22 +110,59 @@ def _audiences(claims: dict[str, Any]) -> list[str]:
     return []
 
 
+_STATES = OidcState.__table__
+_STATE_COLUMNS = (
+    _STATES.c.id,
+    _STATES.c.nonce,
+    _STATES.c.platform_id,
+    _STATES.c.deployment_id,
+    _STATES.c.target_link_uri,
+    _STATES.c.expires_at,
+)
+_PLATFORMS = Platform.__table__
+_DEPLOYMENTS = Deployment.__table__
+
+
+def _consume_state(session: Session, state: str, now: datetime) -> tuple[Any, bool]:
+    """Mark the login's state used (single use) and return its row and whether it was used before."""
+    conn = session.connection()
+    row = conn.execute(
+        update(_STATES)
+        .where(_STATES.c.state == state, _STATES.c.used_at.is_(None))
+        .values(used_at=now)
+        .returning(*_STATE_COLUMNS)
+    ).first()
+    if row is not None:
+        return row, False
+    # Unknown or already consumed: only a refused launch takes this path, to name the right check.
+    return conn.execute(select(*_STATE_COLUMNS).where(_STATES.c.state == state)).first(), True
+
+
+def _nonce_used(session: Session, platform_id: int, nonce: str) -> bool:
+    nonces = UsedNonce.__table__
+    found = session.connection().execute(
+        select(nonces.c.id).where(nonces.c.platform_id == platform_id, nonces.c.nonce == nonce)
+    )
+    return found.first() is not None
+
+
 def verify_launch(
-    db: Database,
-    keys: PlatformKeyCache,
+    session: Session,
+    key_lookup: KeyLookup,
     id_token: str,
     state: str,
     state_cookie: str | None = None,
     now: datetime | None = None,
 ) -> VerifiedLaunch:
+    """Check the launch in the caller's write transaction and consume its state; raise LtiRefused."""
     if not id_token:
         raise _refuse("id_token", "lti_missing_id_token", "The launch carries no id_token.")
     if not state:
         raise _refuse("state", "lti_state", "The launch carries no state.")
     now = now or datetime.now(UTC)
     try:
-        header = jwt.get_unverified_header(id_token)
-        unverified = jwt.decode(id_token, options={"verify_signature": False})
+        unverified_token = jwt.decode_complete(id_token, options={"verify_signature": False})
+        header, unverified = unverified_token["header"], unverified_token["payload"]
     except jwt.PyJWTError as exc:
         raise _refuse("signature", "lti_malformed_token", "The launch token is not a readable JWT.") from exc
     if header.get("alg") != "RS256":
@@ -124,44 +176,42 @@ def verify_launch(
     issuer = unverified.get("iss")
     audiences = _audiences(unverified)
     azp = unverified.get("azp")
-    with db.read() as session:
-        platforms = (
-            session.scalars(
-                select(Platform).where(Platform.issuer == issuer, Platform.active.is_(True))
-            ).all()
-            if isinstance(issuer, str)
-            else []
-        )
-        if not platforms:
-            raise _refuse("iss", "lti_iss", f"This tool is not registered with the platform {issuer!r}.")
-        # aud must contain our client id; with several audiences, azp must name us (OIDC Core 3.1.3.7).
-        if len(audiences) > 1 and (not isinstance(azp, str) or azp not in audiences):
-            raise _refuse("azp", "lti_azp", "The token has several audiences and no azp naming this tool.")
-        if azp is not None and (not isinstance(azp, str) or azp not in audiences):
-            raise _refuse("azp", "lti_azp", "The token's azp is not one of its audiences.")
-        wanted = azp if isinstance(azp, str) else (audiences[0] if audiences else None)
-        platform = next((p for p in platforms if p.client_id == wanted), None)
-        if platform is None:
-            raise _refuse(
-                "aud", "lti_aud", "The launch token is not addressed to this tool's client id (aud)."
-            )
-        platform_id, jwks_url, client_id = platform.id, platform.jwks_url, platform.client_id
-        deployments = set(
-            session.scalars(select(Deployment.deployment_id).where(Deployment.platform_id == platform_id))
-        )
-        stored = session.scalars(select(OidcState).where(OidcState.state == state)).first()
-        nonce_value = unverified.get("nonce")
-        nonce_seen = (
-            session.scalar(
-                select(UsedNonce.id).where(
-                    UsedNonce.platform_id == platform_id, UsedNonce.nonce == nonce_value
+    claimed_deployment = unverified.get(c.DEPLOYMENT_ID)
+    # One statement: the issuer's active registrations, each with the claimed deployment if it has it.
+    platforms = (
+        session.connection()
+        .execute(
+            select(_PLATFORMS.c.id, _PLATFORMS.c.client_id, _PLATFORMS.c.jwks_url, _DEPLOYMENTS.c.id)
+            .select_from(
+                _PLATFORMS.outerjoin(
+                    _DEPLOYMENTS,
+                    and_(
+                        _DEPLOYMENTS.c.platform_id == _PLATFORMS.c.id,
+                        _DEPLOYMENTS.c.deployment_id
+                        == (claimed_deployment if isinstance(claimed_deployment, str) else ""),
+                    ),
                 )
             )
-            if isinstance(nonce_value, str)
-            else None
+            .where(_PLATFORMS.c.issuer == issuer, _PLATFORMS.c.active.is_(True))
         )
+        .all()
+        if isinstance(issuer, str)
+        else []
+    )
+    if not platforms:
+        raise _refuse("iss", "lti_iss", f"This tool is not registered with the platform {issuer!r}.")
+    # aud must contain our client id; with several audiences, azp must name us (OIDC Core 3.1.3.7).
+    if len(audiences) > 1 and (not isinstance(azp, str) or azp not in audiences):
+        raise _refuse("azp", "lti_azp", "The token has several audiences and no azp naming this tool.")
+    if azp is not None and (not isinstance(azp, str) or azp not in audiences):
+        raise _refuse("azp", "lti_azp", "The token's azp is not one of its audiences.")
+    wanted = azp if isinstance(azp, str) else (audiences[0] if audiences else None)
+    platform = next((p for p in platforms if p.client_id == wanted), None)
+    if platform is None:
+        raise _refuse("aud", "lti_aud", "The launch token is not addressed to this tool's client id (aud).")
+    platform_id, client_id, jwks_url, deployment_pk = platform
 
-    key = keys.key_for(platform_id, jwks_url, kid)
+    key = key_lookup(platform_id, jwks_url, kid)
     try:
         verified: dict[str, Any] = jwt.decode(
             id_token,
@@ -185,6 +235,7 @@ def verify_launch(
             "iat", "lti_iat", "The launch token was issued in the future (check the platform clock)."
         )
 
+    stored, used_before = _consume_state(session, state, now)
     if stored is None or stored.platform_id != platform_id:
         raise _refuse("state", "lti_state", "This launch does not match a login started here (state).")
     if state_cookie is not None and state_cookie != state:
@@ -192,13 +243,16 @@ def verify_launch(
     if stored.expires_at < now:
         raise _refuse("state", "lti_state_expired", "The login took too long; open the tool again.")
     nonce = verified.get("nonce")
-    if stored.used_at is not None or nonce_seen is not None:
+    if used_before:
         raise _refuse("nonce", "lti_replay", "This launch was already used; a launch can be used once.")
     if not isinstance(nonce, str) or nonce != stored.nonce:
+        if isinstance(nonce, str) and _nonce_used(session, platform_id, nonce):
+            # A captured token replayed against a fresh login.
+            raise _refuse("nonce", "lti_replay", "This launch was already used; a launch can be used once.")
         raise _refuse("nonce", "lti_nonce", "The launch token's nonce is not the one this login sent.")
 
     deployment_id = verified.get(c.DEPLOYMENT_ID)
-    if not isinstance(deployment_id, str) or deployment_id not in deployments:
+    if not isinstance(deployment_id, str) or deployment_id != claimed_deployment or deployment_pk is None:
         raise _refuse("deployment_id", "lti_deployment", f"Deployment {deployment_id!r} is not registered.")
     if stored.deployment_id is not None and stored.deployment_id != deployment_id:
         raise _refuse(
@@ -232,6 +286,7 @@ def verify_launch(
         issuer=str(issuer),
         client_id=client_id,
         deployment_id=deployment_id,
+        deployment_pk=deployment_pk,
         state_id=stored.id,
         nonce=nonce,
         nonce_expires_at=max(_timestamp(verified, "exp"), now) + NONCE_RETENTION,

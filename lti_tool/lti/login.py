@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import urlencode, urlsplit
 
-from sqlalchemy import delete, select
+from sqlalchemy import and_, delete, insert, select
 from sqlalchemy.orm import Session
 
 from ..db import Database
@@ -60,10 +60,25 @@ def start_login(db: Database, base_url: str, params: Mapping[str, str]) -> Login
     state, nonce = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     now = utcnow()
     with db.transaction() as session:
-        query = select(Platform).where(Platform.issuer == issuer, Platform.active.is_(True))
+        # One statement: the registration(s) for this issuer, each with the named deployment if it has it.
+        conn = session.connection()
+        platforms, deployments = Platform.__table__, Deployment.__table__
+        query = (
+            select(platforms.c.id, platforms.c.client_id, platforms.c.auth_login_url, deployments.c.id)
+            .select_from(
+                platforms.outerjoin(
+                    deployments,
+                    and_(
+                        deployments.c.platform_id == platforms.c.id,
+                        deployments.c.deployment_id == (deployment_id or ""),
+                    ),
+                )
+            )
+            .where(platforms.c.issuer == issuer, platforms.c.active.is_(True))
+        )
         if client_id:
-            query = query.where(Platform.client_id == client_id)
-        candidates = session.scalars(query.limit(2)).all()
+            query = query.where(platforms.c.client_id == client_id)
+        candidates = conn.execute(query.limit(2)).all()
         if len(candidates) != 1:
             raise LtiRefused(
                 "iss",
@@ -71,49 +86,44 @@ def start_login(db: Database, base_url: str, params: Mapping[str, str]) -> Login
                 f"This tool is not registered with the platform {issuer}"
                 + (f" (client id {client_id})." if client_id else "."),
             )
-        platform = candidates[0]
-        if deployment_id is not None:
-            known = session.scalar(
-                select(Deployment.id).where(
-                    Deployment.platform_id == platform.id, Deployment.deployment_id == deployment_id
-                )
+        platform_id, platform_client_id, auth_login_url, known_deployment = candidates[0]
+        if deployment_id is not None and known_deployment is None:
+            raise LtiRefused(
+                "deployment_id",
+                "lti_unknown_deployment",
+                f"Deployment {deployment_id} of {issuer} is not registered with this tool.",
             )
-            if known is None:
-                raise LtiRefused(
-                    "deployment_id",
-                    "lti_unknown_deployment",
-                    f"Deployment {deployment_id} of {issuer} is not registered with this tool.",
-                )
-        session.add(
-            OidcState(
-                state=state,
-                nonce=nonce,
-                platform_id=platform.id,
-                deployment_id=deployment_id,
-                target_link_uri=target_link_uri,
-                storage="platform" if storage_target else "cookie",
-                created_at=now,
-                expires_at=now + STATE_LIFETIME,
-            )
+        conn.execute(
+            insert(OidcState.__table__),
+            {
+                "state": state,
+                "nonce": nonce,
+                "platform_id": platform_id,
+                "deployment_id": deployment_id,
+                "target_link_uri": target_link_uri,
+                "storage": "platform" if storage_target else "cookie",
+                "created_at": now,
+                "expires_at": now + STATE_LIFETIME,
+            },
         )
         if random.random() < PURGE_PROBABILITY:
             _purge(session)
-        auth_params = {
-            "scope": "openid",
-            "response_type": "id_token",
-            "response_mode": "form_post",
-            "prompt": "none",
-            "client_id": platform.client_id,
-            "redirect_uri": base_url + "/lti/launch",
-            "login_hint": login_hint,
-            "state": state,
-            "nonce": nonce,
-        }
-        if params.get("lti_message_hint"):
-            auth_params["lti_message_hint"] = params["lti_message_hint"]
-        separator = "&" if "?" in platform.auth_login_url else "?"
-        auth_url = platform.auth_login_url + separator + urlencode(auth_params)
-        platform_origin = origin(platform.auth_login_url)
+    auth_params = {
+        "scope": "openid",
+        "response_type": "id_token",
+        "response_mode": "form_post",
+        "prompt": "none",
+        "client_id": platform_client_id,
+        "redirect_uri": base_url + "/lti/launch",
+        "login_hint": login_hint,
+        "state": state,
+        "nonce": nonce,
+    }
+    if params.get("lti_message_hint"):
+        auth_params["lti_message_hint"] = params["lti_message_hint"]
+    separator = "&" if "?" in auth_login_url else "?"
+    auth_url = auth_login_url + separator + urlencode(auth_params)
+    platform_origin = origin(auth_login_url)
     return LoginResult(auth_url, state, nonce, storage_target, platform_origin)
 
 

@@ -1,7 +1,10 @@
-"""Record a verified LTI launch: consume its state and nonce, upsert the user, the course context and the
-membership, all in one transaction. A replay loses on the state's ``used_at`` guard or the nonces' unique
-key and writes nothing.
+"""Accept an LTI launch in one transaction: verify it and consume its state (``lti.launch.verify_launch``),
+record its nonce, upsert the user, the course context and the membership. A refused launch rolls the
+transaction back and writes nothing; a replay loses on the state's ``used_at`` guard or the nonces'
+unique key.
 
+Each write is one statement (``INSERT ... ON CONFLICT ... RETURNING``), built once per dialect: a warm
+launch is one transaction of six statements, with no SELECT-then-INSERT round trips.
 Membership.roles holds the tool's roles (learner / assessor / designer), sorted.
 """
 
@@ -9,28 +12,26 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import select, update
+from jwt import PyJWK
+from sqlalchemy import Connection, Executable, bindparam, func, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..db import Database
 from ..db.base import utcnow
-from ..db.lti_models import OidcState, UsedNonce
-from ..db.models import Context, Course, Deployment, Membership, User
-
-
-class LaunchReplayed(Exception):
-    """The launch's state or nonce was consumed by an earlier launch."""
+from ..db.lti_models import UsedNonce
+from ..db.models import Context, Course, Membership, User
+from ..lti import claims as c
+from ..lti.errors import LtiRefused
+from ..lti.jwks_cache import PlatformKeyCache
+from ..lti.launch import KeyNotCached, VerifiedLaunch, verify_launch
 
 
 @dataclass(frozen=True)
 class LaunchFacts:
     platform_id: int
-    deployment_id: str
-    state_id: int
+    deployment_pk: int
     nonce: str
     nonce_expires_at: datetime
     sub: str
@@ -53,100 +54,192 @@ class LaunchRecord:
     course_key: str | None
 
 
-def _insert(session: Session, model: Any) -> Any:
-    dialect = session.get_bind().dialect.name
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)
-
-
-def _upsert(
-    session: Session, model: Any, values: dict[str, Any], keys: list[str], update_cols: list[str]
-) -> int:
-    stmt = _insert(session, model).values(**values)
-    set_ = {col: stmt.excluded[col] for col in update_cols} or {keys[0]: stmt.excluded[keys[0]]}
-    return int(
-        session.execute(
-            stmt.on_conflict_do_update(index_elements=keys, set_=set_).returning(model.id)
-        ).scalar_one()
+def facts_of(launch: VerifiedLaunch) -> LaunchFacts:
+    claims = launch.claims
+    context = launch.context
+    ags = claims.get(c.AGS_ENDPOINT) if isinstance(claims.get(c.AGS_ENDPOINT), dict) else {}
+    nrps = claims.get(c.NRPS) if isinstance(claims.get(c.NRPS), dict) else {}
+    name = claims.get("name") or " ".join(
+        str(claims[k]) for k in ("given_name", "family_name") if claims.get(k)
+    )
+    memberships_url = nrps.get("context_memberships_url")
+    lineitems_url = ags.get("lineitems")
+    return LaunchFacts(
+        platform_id=launch.platform_id,
+        deployment_pk=launch.deployment_pk,
+        nonce=launch.nonce,
+        nonce_expires_at=launch.nonce_expires_at,
+        sub=str(claims["sub"]),
+        name=str(name or "")[:255],
+        email=str(claims.get("email") or "")[:255],
+        context_id=str(context["id"]),
+        context_title=str(context.get("title") or "")[:255],
+        context_label=str(context.get("label") or "")[:255],
+        course_map=launch.custom.get("course_map") or None,
+        memberships_url=str(memberships_url) if memberships_url else None,
+        lineitems_url=str(lineitems_url) if lineitems_url else None,
+        roles=tuple(sorted(launch.roles)),
     )
 
 
-def record_launch(db: Database, facts: LaunchFacts) -> LaunchRecord:
-    now = utcnow()
-    try:
-        with db.transaction() as session:
-            consumed = session.execute(
-                update(OidcState)
-                .where(OidcState.id == facts.state_id, OidcState.used_at.is_(None))
-                .values(used_at=now)
+def _build(dialect: str) -> dict[str, Executable]:
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    contexts, courses = Context.__table__, Course.__table__
+    nonce = (
+        insert(UsedNonce.__table__)
+        .values(
+            platform_id=bindparam("platform_id"),
+            nonce=bindparam("nonce"),
+            used_at=bindparam("now"),
+            expires_at=bindparam("expires_at"),
+        )
+        .on_conflict_do_nothing(index_elements=["platform_id", "nonce"])
+        .returning(UsedNonce.__table__.c.id)
+    )
+    user = insert(User.__table__).values(
+        platform_id=bindparam("platform_id"),
+        sub=bindparam("sub"),
+        name=bindparam("name"),
+        email=bindparam("email"),
+        created_at=bindparam("now"),
+    )
+    user = user.on_conflict_do_update(
+        index_elements=["platform_id", "sub"],
+        set_={"name": user.excluded.name, "email": user.excluded.email},
+    ).returning(User.__table__.c.id)
+    # The course is bound only when the course_map parameter names a loaded course; without one the
+    # context keeps the binding (and service URLs) it has.
+    context = insert(Context.__table__).values(
+        deployment_id=bindparam("deployment_pk"),
+        context_id=bindparam("context_id"),
+        title=bindparam("title"),
+        label=bindparam("label"),
+        course_key=select(courses.c.key).where(courses.c.key == bindparam("course_map")).scalar_subquery(),
+        memberships_url=bindparam("memberships_url"),
+        lineitems_url=bindparam("lineitems_url"),
+        created_at=bindparam("now"),
+    )
+    ex = context.excluded
+    context = context.on_conflict_do_update(
+        index_elements=["deployment_id", "context_id"],
+        set_={
+            "title": ex.title,
+            "label": ex.label,
+            "course_key": func.coalesce(ex.course_key, contexts.c.course_key),
+            "memberships_url": func.coalesce(ex.memberships_url, contexts.c.memberships_url),
+            "lineitems_url": func.coalesce(ex.lineitems_url, contexts.c.lineitems_url),
+        },
+    ).returning(contexts.c.id, contexts.c.course_key)
+    membership = insert(Membership.__table__).values(
+        context_id=bindparam("context_pk"),
+        user_id=bindparam("user_id"),
+        roles=bindparam("roles", type_=Membership.__table__.c.roles.type),
+        status="Active",
+        source="launch",
+        last_launch_at=bindparam("now"),
+    )
+    ex = membership.excluded
+    membership = membership.on_conflict_do_update(
+        index_elements=["context_id", "user_id"],
+        set_={"roles": ex.roles, "status": ex.status, "last_launch_at": ex.last_launch_at},
+    )
+    return {"nonce": nonce, "user": user, "context": context, "membership": membership}
+
+
+_STATEMENTS: dict[str, dict[str, Executable]] = {}
+
+
+def _statements(conn: Connection) -> dict[str, Executable]:
+    dialect = conn.dialect.name
+    built = _STATEMENTS.get(dialect)
+    if built is None:
+        built = _STATEMENTS[dialect] = _build(dialect)
+    return built
+
+
+def record_launch(session: Session, facts: LaunchFacts, now: datetime) -> LaunchRecord:
+    """The launch's writes, in the caller's transaction (after ``verify_launch`` consumed the state)."""
+    # Core statements on the session's connection: no ORM unit of work for rows we never load.
+    conn = session.connection()
+    stmts = _statements(conn)
+    inserted = conn.execute(
+        stmts["nonce"],
+        {
+            "platform_id": facts.platform_id,
+            "nonce": facts.nonce,
+            "now": now,
+            "expires_at": facts.nonce_expires_at,
+        },
+    ).first()
+    if inserted is None:
+        raise LtiRefused("nonce", "lti_replay", "This launch was already used; a launch can be used once.")
+    user_id = conn.execute(
+        stmts["user"],
+        {
+            "platform_id": facts.platform_id,
+            "sub": facts.sub,
+            "name": facts.name,
+            "email": facts.email,
+            "now": now,
+        },
+    ).scalar_one()
+    context_pk, course_key = conn.execute(
+        stmts["context"],
+        {
+            "deployment_pk": facts.deployment_pk,
+            "context_id": facts.context_id,
+            "title": facts.context_title,
+            "label": facts.context_label,
+            "course_map": facts.course_map,
+            "memberships_url": facts.memberships_url,
+            "lineitems_url": facts.lineitems_url,
+            "now": now,
+        },
+    ).one()
+    conn.execute(
+        stmts["membership"],
+        {"context_pk": context_pk, "user_id": user_id, "roles": sorted(facts.roles), "now": now},
+    )
+    return LaunchRecord(int(user_id), facts.deployment_pk, int(context_pk), course_key)
+
+
+def accept_launch(
+    db: Database,
+    keys: PlatformKeyCache,
+    id_token: str,
+    state: str,
+    state_cookie: str | None = None,
+    now: datetime | None = None,
+) -> tuple[VerifiedLaunch, LaunchRecord]:
+    """Verify and record a launch in one transaction; raises LtiRefused (nothing written) when refused.
+
+    The platform's key comes from process memory. When it is not there (first launch of this process,
+    expired set, rotated kid) the transaction is rolled back, the key is fetched outside it (never holding
+    a write lock across HTTP), and the launch runs again with that key.
+    """
+    fetched: dict[tuple[int, str, str], PyJWK] = {}
+
+    def key_lookup(platform_id: int, jwks_url: str, kid: str) -> PyJWK:
+        key = fetched.get((platform_id, jwks_url, kid)) or keys.cached(platform_id, jwks_url, kid)
+        if key is None:
+            raise KeyNotCached(platform_id, jwks_url, kid)
+        return key
+
+    for _attempt in range(3):
+        try:
+            with db.transaction() as session:
+                when = now or utcnow()
+                verified = verify_launch(session, key_lookup, id_token, state, state_cookie, when)
+                return verified, record_launch(session, facts_of(verified), when)
+        except KeyNotCached as miss:
+            # key_for refuses (check=signature) when the platform lacks the kid even after a refresh.
+            fetched[(miss.platform_id, miss.jwks_url, miss.kid)] = keys.key_for(
+                miss.platform_id, miss.jwks_url, miss.kid
             )
-            if consumed.rowcount != 1:  # type: ignore[attr-defined]
-                raise LaunchReplayed("state already used")
-            session.add(
-                UsedNonce(
-                    platform_id=facts.platform_id,
-                    nonce=facts.nonce,
-                    used_at=now,
-                    expires_at=facts.nonce_expires_at,
-                )
-            )
-            session.flush()
-            deployment_pk = session.scalar(
-                select(Deployment.id).where(
-                    Deployment.platform_id == facts.platform_id,
-                    Deployment.deployment_id == facts.deployment_id,
-                )
-            )
-            if deployment_pk is None:
-                raise LookupError("deployment vanished during the launch")
-            user_id = _upsert(
-                session,
-                User,
-                {
-                    "platform_id": facts.platform_id,
-                    "sub": facts.sub,
-                    "name": facts.name,
-                    "email": facts.email,
-                    "created_at": now,
-                },
-                ["platform_id", "sub"],
-                ["name", "email"],
-            )
-            course_key = None
-            if facts.course_map and session.get(Course, facts.course_map) is not None:
-                course_key = facts.course_map
-            context_values: dict[str, Any] = {
-                "deployment_id": deployment_pk,
-                "context_id": facts.context_id,
-                "title": facts.context_title,
-                "label": facts.context_label,
-                "course_key": course_key,
-                "memberships_url": facts.memberships_url,
-                "lineitems_url": facts.lineitems_url,
-                "created_at": now,
-            }
-            # Without a course_map parameter the context keeps the binding it has.
-            update_cols = ["title", "label"] + (["course_key"] if course_key else [])
-            update_cols += [k for k in ("memberships_url", "lineitems_url") if context_values[k]]
-            context_pk = _upsert(
-                session, Context, context_values, ["deployment_id", "context_id"], update_cols
-            )
-            _upsert(
-                session,
-                Membership,
-                {
-                    "context_id": context_pk,
-                    "user_id": user_id,
-                    "roles": sorted(facts.roles),
-                    "status": "Active",
-                    "source": "launch",
-                    "last_launch_at": now,
-                },
-                ["context_id", "user_id"],
-                ["roles", "status", "last_launch_at"],
-            )
-            bound = session.scalar(select(Context.course_key).where(Context.id == context_pk))
-            return LaunchRecord(user_id, deployment_pk, context_pk, bound)
-    except IntegrityError as exc:
-        if "nonce" in str(exc.orig).lower() or "used_nonces" in str(exc.orig).lower():
-            raise LaunchReplayed("nonce already used") from exc
-        raise
+    # Only when the platform's key set URL changed under the launch, twice over.
+    raise LtiRefused(
+        "signature",
+        "lti_jwks_unavailable",
+        "The platform's public key set changed during the launch; try the launch again in a moment.",
+        status=502,
+    )

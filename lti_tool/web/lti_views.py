@@ -19,10 +19,10 @@ from ..lti.canvas import developer_key_config
 from ..lti.dynamic_registration import register
 from ..lti.errors import LtiRefused
 from ..lti.jwks_cache import PlatformKeyCache
-from ..lti.launch import VerifiedLaunch, verify_launch
+from ..lti.launch import VerifiedLaunch
 from ..lti.login import STATE_COOKIE_PREFIX, STATE_LIFETIME, start_login, storage_page_data
 from ..lti.roles import landing_role
-from ..services.launches import LaunchFacts, LaunchRecord, LaunchReplayed, record_launch
+from ..services.launches import accept_launch
 from . import auth
 from .errors import error_response
 
@@ -103,33 +103,6 @@ def login():  # type: ignore[no-untyped-def]
     return response
 
 
-def _facts(launch: VerifiedLaunch) -> LaunchFacts:
-    claims = launch.claims
-    context = launch.context
-    ags = claims.get(c.AGS_ENDPOINT) if isinstance(claims.get(c.AGS_ENDPOINT), dict) else {}
-    nrps = claims.get(c.NRPS) if isinstance(claims.get(c.NRPS), dict) else {}
-    name = claims.get("name") or " ".join(
-        str(claims[k]) for k in ("given_name", "family_name") if claims.get(k)
-    )
-    return LaunchFacts(
-        platform_id=launch.platform_id,
-        deployment_id=launch.deployment_id,
-        state_id=launch.state_id,
-        nonce=launch.nonce,
-        nonce_expires_at=launch.nonce_expires_at,
-        sub=str(claims["sub"]),
-        name=str(name or "")[:255],
-        email=str(claims.get("email") or "")[:255],
-        context_id=str(context["id"]),
-        context_title=str(context.get("title") or "")[:255],
-        context_label=str(context.get("label") or "")[:255],
-        course_map=launch.custom.get("course_map") or None,
-        memberships_url=nrps.get("context_memberships_url") if isinstance(nrps, dict) else None,
-        lineitems_url=ags.get("lineitems") if isinstance(ags, dict) else None,
-        roles=tuple(sorted(launch.roles)),
-    )
-
-
 def _landing(launch: VerifiedLaunch, role: str) -> str:
     if role == auth.LEARNER:
         custom = launch.custom
@@ -146,17 +119,11 @@ def launch():  # type: ignore[no-untyped-def]
     state = request.form.get("state", "")
     cookie = request.cookies.get(STATE_COOKIE_PREFIX + state) if state else None
     try:
-        verified = verify_launch(_db(), key_cache(), id_token, state, cookie)
-        record: LaunchRecord = record_launch(_db(), _facts(verified))
+        verified, record = accept_launch(_db(), key_cache(), id_token, state, cookie)
     except LtiRefused as exc:
         return _refused(exc, "launch_refused")
-    except LaunchReplayed:
-        return _refused(
-            LtiRefused("nonce", "lti_replay", "This launch was already used; a launch can be used once."),
-            "launch_refused",
-        )
     role = landing_role(verified.roles)
-    assert role is not None  # verify_launch refuses launches without a role we understand
+    assert role is not None  # accept_launch refuses launches without a role we understand
     claims = verified.claims
     actor = auth.Actor(
         user_id=record.user_id,
