@@ -1,12 +1,19 @@
 """Full LTI login + launch cycles per second: our tool (gunicorn, real database) vs a minimal pylti1p3 tool.
 
-One command: ``.venv/bin/python bench/launch_throughput.py [--seconds 5] [--workers 4]``.
+One command: ``.venv/bin/python bench/launch_throughput.py [--seconds 5] [--workers 4] [--threads 1]
+[--databases sqlite postgresql]``. By default it runs on SQLite (a temporary file) and on PostgreSQL (a
+scratch database created on ``--postgres-url``, default postgresql://postgres@127.0.0.1:5432/postgres, and
+dropped afterwards; skipped with a note when the server is unreachable).
 
 Each cycle is what a browser does: POST the platform's login initiation to the tool, read the redirect to
 the platform's auth endpoint, sign the id_token as the platform would (the client is the platform here),
 POST it with the state to the tool's launch URL (cookies kept, as in a browser). Both tools verify the
 signature against the same platform JWKS server, which counts its fetches. Our tool runs every check and
-writes the launch (state, nonce, user, context, membership) to SQLite, or to DATABASE_URL if set.
+writes the launch (state, nonce, user, context, membership) to the database.
+
+Like for like: both tools run under gunicorn with the same worker and thread counts on 127.0.0.1, the
+clients are the same code (the platform's RSA signing, one per cycle, costs both tools the same), and a
+warm-up run with every client is excluded from the figures.
 """
 
 from __future__ import annotations
@@ -20,7 +27,10 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -143,26 +153,49 @@ def _run(
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--seconds", type=float, default=5.0, help="duration of each measured run")
-    parser.add_argument("--workers", type=int, default=4, help="gunicorn workers for each tool")
-    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 16])
-    args = parser.parse_args()
+@contextmanager
+def _scratch_database(kind: str, work: Path, postgres_url: str) -> Iterator[str | None]:
+    """A migrated, empty database of ``kind``; None when PostgreSQL is unreachable."""
+    from sqlalchemy import create_engine, text
 
+    from lti_tool.db.migrate import upgrade
+
+    if kind == "sqlite":
+        url = f"sqlite:///{work / 'bench.sqlite3'}"
+        upgrade(url)
+        yield url
+        return
+    admin_url = postgres_url.replace("postgresql://", "postgresql+psycopg://", 1)
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
+    name = f"lti_bench_{uuid.uuid4().hex[:8]}"
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:  # noqa: BLE001  (any connection failure: report and skip this database)
+        print(f"postgresql: skipped, {postgres_url} is not reachable ({type(exc).__name__})")
+        admin.dispose()
+        yield None
+        return
+    url = postgres_url.rsplit("/", 1)[0] + f"/{name}"
+    try:
+        upgrade(url)
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def _bench_database(args: argparse.Namespace, database_url: str, kind: str, work: Path) -> None:
     python = Path(sys.executable)
     gunicorn = str(python.parent / "gunicorn")
     platform = TestPlatform(client_id=CLIENT_ID, deployment_id=DEPLOYMENT_ID)
-    work = Path(tempfile.mkdtemp(prefix="lti-bench-"))
-    database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{work / 'bench.sqlite3'}"
     ours_port, minimal_port = _free_port(), _free_port()
     ours, minimal = f"http://127.0.0.1:{ours_port}", f"http://127.0.0.1:{minimal_port}"
 
     from lti_tool.db import Database
-    from lti_tool.db.migrate import upgrade
     from lti_tool.lti.registrations import save_platform
 
-    upgrade(database_url)
     db = Database(database_url)
     save_platform(
         db,
@@ -174,7 +207,6 @@ def main() -> None:
         deployment_ids=[DEPLOYMENT_ID],
     )
     db.dispose()
-
     env = dict(
         os.environ,
         DATABASE_URL=database_url,
@@ -196,10 +228,18 @@ def main() -> None:
             }
         ]
     }
-    common = ["-w", str(args.workers), "--log-level", "warning"]
+    # The same server settings for both tools: sync workers (gthread when --threads > 1).
+    common = ["-w", str(args.workers), "--threads", str(args.threads), "--log-level", "warning"]
+    # The servers' logs (ours writes one line per launch) go to files, not between the figures.
+    ours_log = open(work / f"ours-{kind}.log", "w")  # noqa: SIM115  (closed in finally)
+    minimal_log = open(work / f"minimal-{kind}.log", "w")  # noqa: SIM115
     servers = [
         subprocess.Popen(
-            [gunicorn, *common, "-b", f"127.0.0.1:{ours_port}", "lti_tool:create_app()"], env=env, cwd=ROOT
+            [gunicorn, *common, "-b", f"127.0.0.1:{ours_port}", "lti_tool:create_app()"],
+            env=env,
+            cwd=ROOT,
+            stdout=ours_log,
+            stderr=subprocess.STDOUT,
         ),
         subprocess.Popen(
             [
@@ -213,6 +253,8 @@ def main() -> None:
             ],
             env=dict(env, MINIMAL_TOOL_CONFIG=json.dumps(tool_conf)),
             cwd=ROOT,
+            stdout=minimal_log,
+            stderr=subprocess.STDOUT,
         ),
     ]
     try:
@@ -232,7 +274,7 @@ def main() -> None:
                     launches += int(r["cycles"])
                 fetches[name] = (platform.jwks_fetches - before) / max(launches, 1)
         print(
-            f"database: {database_url.split(':')[0]}, gunicorn workers: {args.workers}, "
+            f"\ndatabase: {kind}, gunicorn workers: {args.workers}, threads: {args.threads}, "
             f"{args.seconds:.0f} s per run"
         )
         print(f"{'tool':<9}{'clients':>8}{'cycles':>9}{'cycles/s':>11}{'p50 ms':>9}{'p99 ms':>9}")
@@ -256,6 +298,30 @@ def main() -> None:
         for server in servers:
             server.wait(timeout=10)
         platform.close()
+        ours_log.close()
+        minimal_log.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seconds", type=float, default=5.0, help="duration of each measured run")
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn workers for each tool")
+    parser.add_argument("--threads", type=int, default=1, help="gunicorn threads per worker, both tools")
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 16])
+    parser.add_argument(
+        "--databases", nargs="+", choices=["sqlite", "postgresql"], default=["sqlite", "postgresql"]
+    )
+    parser.add_argument(
+        "--postgres-url",
+        default=os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"),
+        help="server on which a scratch database is created and dropped",
+    )
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="lti-bench-"))
+    for kind in args.databases:
+        with _scratch_database(kind, work, args.postgres_url) as database_url:
+            if database_url is not None:
+                _bench_database(args, database_url, kind, work)
 
 
 if __name__ == "__main__":

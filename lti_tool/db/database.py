@@ -68,7 +68,16 @@ class Database:
             if self.engine.dialect.name == "sqlite" and not in_memory
             else self.engine
         )
+        # PostgreSQL: an engine whose commits do not wait for the WAL flush, for rows whose loss in a
+        # server crash costs nothing but a retry (an OIDC login's state: the user opens the tool again).
+        # Launches, nonces and everything else commit durably on ``engine``.
+        self.lazy_engine = (
+            make_engine(url, connect_args={"options": "-c synchronous_commit=off"}, **engine_kwargs)
+            if self.engine.dialect.name == "postgresql"
+            else self.engine
+        )
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self.lazy_sessions = sessionmaker(self.lazy_engine, expire_on_commit=False)
         self.read_sessions = sessionmaker(self.read_engine, expire_on_commit=False)
 
     @property
@@ -82,6 +91,13 @@ class Database:
             yield session
 
     @contextmanager
+    def transaction_without_flush_wait(self) -> Iterator[Session]:
+        """A unit of work whose commit may be lost (never half-applied) if the server crashes right
+        after it: on PostgreSQL ``synchronous_commit=off``; on SQLite the same as ``transaction()``."""
+        with self.lazy_sessions() as session, session.begin():
+            yield session
+
+    @contextmanager
     def read(self) -> Iterator[Session]:
         """Read-only work: one consistent snapshot, no write lock; anything written is rolled back."""
         with self.read_sessions() as session:
@@ -89,5 +105,5 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
-        if self.read_engine is not self.engine:
-            self.read_engine.dispose()
+        for extra in {self.read_engine, self.lazy_engine} - {self.engine}:
+            extra.dispose()

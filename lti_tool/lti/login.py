@@ -59,7 +59,9 @@ def start_login(db: Database, base_url: str, params: Mapping[str, str]) -> Login
         )
     state, nonce = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     now = utcnow()
-    with db.transaction() as session:
+    # A state lost to a database crash only means the user opens the tool again: no need to wait for
+    # the WAL flush. (The launch that consumes it commits durably.)
+    with db.transaction_without_flush_wait() as session:
         # One statement: the registration(s) for this issuer, each with the named deployment if it has it.
         conn = session.connection()
         platforms, deployments = Platform.__table__, Deployment.__table__
