@@ -75,3 +75,20 @@ class PlatformKeySet(Base):
     keys: Mapped[list[Any]] = mapped_column(JSON, default=list)
     fetched_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime] = mapped_column()
+
+
+class DeepLinkResponse(Base):
+    """A deep-linking request the tool has answered. The unique ``request_id`` (minted by the launch that
+    opened the picker, carried in the session and the signed ``dl`` token) makes the answer single-use:
+    a second response to the same request, from any browser or process, loses on the key."""
+
+    __tablename__ = "deep_link_responses"
+    __table_args__ = (Index("ix_deep_link_responses_expires_at", "expires_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[str] = mapped_column(String(64), unique=True)
+    platform_id: Mapped[int] = mapped_column(ForeignKey("platforms.id", ondelete="CASCADE"))
+    context_id: Mapped[int] = mapped_column(ForeignKey("contexts.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    responded_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()

@@ -1,16 +1,24 @@
 """The verified deep-linking settings of the current session, for the picker view and its signed response.
 
 Kept in the Flask session and, for iframes without cookies, in a signed ``dl`` token carried in the URL
-(like the actor's ``lt``). Only a verified LtiDeepLinkingRequest launch stores them.
+(like the actor's ``lt``). Only a verified LtiDeepLinkingRequest launch stores them. The answer is
+single-use server-side: ``answered()`` records the request's id in ``deep_link_responses`` (unique), so
+neither the same browser (the ``dl`` token outlives the session's copy) nor another can answer twice.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from datetime import timedelta
 from typing import Any
 
 from flask import current_app, request, session
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from sqlalchemy.exc import IntegrityError
+
+from ..db import Database
+from ..db.base import utcnow
+from ..db.lti_models import DeepLinkResponse
 
 SESSION_KEY = "lti_deep_link"
 TOKEN_PARAM = "dl"
@@ -32,6 +40,8 @@ class DeepLinkSettings:
     platform_id: int
     context_pk: int
     user_id: int
+    # Minted by the launch; the deep_link_responses row keyed on it makes the answer single-use.
+    request_id: str
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -57,6 +67,7 @@ class DeepLinkSettings:
             platform_id=int(data["platform_id"]),
             context_pk=int(data["context_pk"]),
             user_id=int(data["user_id"]),
+            request_id=str(data["request_id"]),
         )
 
 
@@ -88,4 +99,25 @@ def current_deep_link() -> DeepLinkSettings | None:
 
 
 def forget() -> None:
+    """Drop the settings from this session (the server-side single-use mark is ``answered``'s)."""
     session.pop(SESSION_KEY, None)
+
+
+def answered(db: Database, dl: DeepLinkSettings) -> bool:
+    """Record that ``dl``'s request is being answered; False when it was answered before (any browser)."""
+    now = utcnow()
+    try:
+        with db.transaction() as tx:
+            tx.add(
+                DeepLinkResponse(
+                    request_id=dl.request_id,
+                    platform_id=dl.platform_id,
+                    context_id=dl.context_pk,
+                    user_id=dl.user_id,
+                    responded_at=now,
+                    expires_at=now + timedelta(seconds=MAX_AGE),
+                )
+            )
+    except IntegrityError:
+        return False
+    return True

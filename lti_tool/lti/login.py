@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from ..db import Database
 from ..db.base import utcnow
-from ..db.lti_models import OidcState, UsedNonce
+from ..db.lti_models import DeepLinkResponse, OidcState, UsedNonce
 from ..db.models import Deployment, Platform
 from .errors import LtiRefused
 
@@ -130,10 +130,12 @@ def start_login(db: Database, base_url: str, params: Mapping[str, str]) -> Login
 
 
 def _purge(session: Session) -> None:
-    """Drop states and nonces long past their lifetime (a replay of those is refused by exp anyway)."""
+    """Drop states, nonces and deep-link answers long past their lifetime (a replay of those is refused
+    by exp or the signed tokens' max age anyway)."""
     cutoff = utcnow() - timedelta(days=1)
     session.execute(delete(OidcState).where(OidcState.expires_at < cutoff))
     session.execute(delete(UsedNonce).where(UsedNonce.expires_at < cutoff))
+    session.execute(delete(DeepLinkResponse).where(DeepLinkResponse.expires_at < cutoff))
 
 
 def storage_page_data(result: LoginResult) -> dict[str, str | None]:

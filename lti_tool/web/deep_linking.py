@@ -21,7 +21,7 @@ from ..domain.completion import progress
 from ..domain.definitions import CourseMap
 from ..lti import keys
 from ..lti.ags import resource_id
-from ..lti.deep_linking_session import DeepLinkSettings, current_deep_link, forget
+from ..lti.deep_linking_session import DeepLinkSettings, answered, current_deep_link, forget
 from ..services import course_maps
 from ..services.gradebook import CREDENTIAL, STACK
 from .auth import DESIGNER, Actor, current_actor, require_role
@@ -155,6 +155,9 @@ def respond() -> str:
     launch_url = settings().base_url + "/lti/launch"
     items = [content_item(by_value[p], course_key, launch_url) for p in dict.fromkeys(picked)]
     message = f"Micro-credential Stacks: {len(items)} item{'s' if len(items) != 1 else ''} selected"
+    if not answered(db(), dl):
+        forget()
+        abort(409, "This content selection was already sent to your course: open 'Select content' again.")
     token = response_jwt(dl, items, message)
     forget()
     return render_template("deep_linking/return.html", action=dl.deep_link_return_url, jwt=token, items=items)

@@ -7,6 +7,7 @@ A refused request answers a 4xx page (or JSON) with a stable code and logs ``eve
 from __future__ import annotations
 
 import logging
+import secrets
 from urllib.parse import quote, urlencode
 
 from flask import Blueprint, Flask, Response, current_app, jsonify, redirect, render_template, request
@@ -155,6 +156,7 @@ def launch():  # type: ignore[no-untyped-def]
                 platform_id=verified.platform_id,
                 context_pk=record.context_pk,
                 user_id=record.user_id,
+                request_id=secrets.token_urlsafe(24),
             )
         )
         location = "/lti/deep-link"
