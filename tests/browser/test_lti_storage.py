@@ -130,40 +130,38 @@ def world(sqlite_template: Path, tmp_path: Path) -> Iterator[tuple[str, str, Any
 
 @pytest.mark.browser
 def test_launch_in_cross_site_iframe_with_third_party_cookies_blocked(
-    world: tuple[str, str, Any, TestPlatform],
+    world: tuple[str, str, Any, TestPlatform], browser: Any
 ) -> None:
-    from playwright.sync_api import sync_playwright
-
     tool_url, platform_url, app, _platform = world
     profile = Path(tempfile.mkdtemp(prefix="chromium-3pc-blocked-"))
     (profile / "Default").mkdir()
     (profile / "Default" / "Preferences").write_text(
         json.dumps({"profile": {"block_third_party_cookies": True, "cookie_controls_mode": 1}})
     )
-    with sync_playwright() as p:
-        context = p.chromium.launch_persistent_context(
-            str(profile), executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
-        )
-        try:
-            page = context.new_page()
-            page.goto(platform_url + "/course")
-            frame = page.frame(name="tool")
-            assert frame is not None
-            frame.wait_for_url("**/learn/**", timeout=20000)
-            landed = urlsplit(frame.url)
-            assert landed.path.startswith("/learn/"), frame.url
-            # no state cookie came back: the session travels in the signed URL token
-            assert "lt=" in landed.query
-            assert frame.locator("body").inner_text()
-            messages = page.evaluate("window.ltiMessages")
-            assert any(m.startswith("lti.put_data:state_") for m in messages), messages
-            assert any(m.startswith("lti.put_data:nonce_") for m in messages), messages
-            store = page.evaluate("window.ltiStore")
-            assert any(key.startswith(tool_url + "|state_") for key in store), store
-            # the browser kept no cookie of the tool (third-party in this page)
-            assert [c for c in context.cookies() if c["domain"] == "localhost"] == []
-        finally:
-            context.close()
+    # A profile of its own, with third-party cookies blocked, from the session's Playwright.
+    context = browser.browser_type.launch_persistent_context(
+        str(profile), executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+    )
+    try:
+        page = context.new_page()
+        page.goto(platform_url + "/course")
+        frame = page.frame(name="tool")
+        assert frame is not None
+        frame.wait_for_url("**/learn/**", timeout=20000)
+        landed = urlsplit(frame.url)
+        assert landed.path.startswith("/learn/"), frame.url
+        # no state cookie came back: the session travels in the signed URL token
+        assert "lt=" in landed.query
+        assert frame.locator("body").inner_text()
+        messages = page.evaluate("window.ltiMessages")
+        assert any(m.startswith("lti.put_data:state_") for m in messages), messages
+        assert any(m.startswith("lti.put_data:nonce_") for m in messages), messages
+        store = page.evaluate("window.ltiStore")
+        assert any(key.startswith(tool_url + "|state_") for key in store), store
+        # the browser kept no cookie of the tool (third-party in this page)
+        assert [c for c in context.cookies() if c["domain"] == "localhost"] == []
+    finally:
+        context.close()
     shutil.rmtree(profile, ignore_errors=True)
     from sqlalchemy import select
 
