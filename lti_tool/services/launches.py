@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from jwt import PyJWK
-from sqlalchemy import Connection, Executable, bindparam, func, select
+from sqlalchemy import Connection, Executable, String, bindparam, func, literal, select, true
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -143,7 +144,49 @@ def _build(dialect: str) -> dict[str, Executable]:
         index_elements=["context_id", "user_id"],
         set_={"roles": ex.roles, "status": ex.status, "last_launch_at": ex.last_launch_at},
     )
-    return {"nonce": nonce, "user": user, "context": context, "membership": membership}
+    built: dict[str, Executable] = {
+        "nonce": nonce,
+        "user": user,
+        "context": context,
+        "membership": membership,
+    }
+    if dialect == "postgresql":
+        built["all"] = _combined_pg(nonce, user, context)
+    return built
+
+
+def _combined_pg(nonce: Any, user: Any, context: Any) -> Executable:
+    """PostgreSQL: the four writes as one statement (data-modifying CTEs), one round trip instead of four.
+    Every CTE runs; a replayed nonce (no id back) makes the caller raise, which rolls all of it back."""
+    memberships = Membership.__table__
+    n, u, cx = nonce.cte("n"), user.cte("u"), context.cte("cx")
+    rows = select(
+        cx.c.id,
+        u.c.id,
+        bindparam("roles", type_=memberships.c.roles.type),
+        literal("Active", type_=String),
+        literal("launch", type_=String),
+        bindparam("now", type_=memberships.c.last_launch_at.type),
+    ).select_from(cx.join(u, true()))
+    m = postgresql.insert(memberships).from_select(
+        ["context_id", "user_id", "roles", "status", "source", "last_launch_at"], rows
+    )
+    ex = m.excluded
+    m_cte = (
+        m.on_conflict_do_update(
+            index_elements=["context_id", "user_id"],
+            set_={"roles": ex.roles, "status": ex.status, "last_launch_at": ex.last_launch_at},
+        )
+        .returning(memberships.c.id)
+        .cte("m")
+    )
+    return select(
+        select(n.c.id).scalar_subquery(),
+        u.c.id,
+        cx.c.id,
+        cx.c.course_key,
+        select(func.count()).select_from(m_cte).scalar_subquery(),
+    ).select_from(u.join(cx, true()))
 
 
 _STATEMENTS: dict[str, dict[str, Executable]] = {}
@@ -162,6 +205,32 @@ def record_launch(session: Session, facts: LaunchFacts, now: datetime) -> Launch
     # Core statements on the session's connection: no ORM unit of work for rows we never load.
     conn = session.connection()
     stmts = _statements(conn)
+    if "all" in stmts:
+        nonce_id, user_id, context_pk, course_key, _members = conn.execute(
+            stmts["all"],
+            {
+                "platform_id": facts.platform_id,
+                "nonce": facts.nonce,
+                "now": now,
+                "expires_at": facts.nonce_expires_at,
+                "sub": facts.sub,
+                "name": facts.name,
+                "email": facts.email,
+                "deployment_pk": facts.deployment_pk,
+                "context_id": facts.context_id,
+                "title": facts.context_title,
+                "label": facts.context_label,
+                "course_map": facts.course_map,
+                "memberships_url": facts.memberships_url,
+                "lineitems_url": facts.lineitems_url,
+                "roles": sorted(facts.roles),
+            },
+        ).one()
+        if nonce_id is None:
+            raise LtiRefused(
+                "nonce", "lti_replay", "This launch was already used; a launch can be used once."
+            )
+        return LaunchRecord(int(user_id), facts.deployment_pk, int(context_pk), course_key)
     inserted = conn.execute(
         stmts["nonce"],
         {
