@@ -69,8 +69,8 @@ class Database:
             else self.engine
         )
         # PostgreSQL: an engine whose commits do not wait for the WAL flush, for rows whose loss in a
-        # server crash costs nothing but a retry (an OIDC login's state: the user opens the tool again).
-        # Launches, nonces and everything else commit durably on ``engine``.
+        # server crash costs nothing but a retry (an OIDC login's state: the user opens the tool again;
+        # see ``disposable_writes``). Launches, nonces and everything else commit durably on ``engine``.
         self.lazy_engine = (
             make_engine(url, connect_args={"options": "-c synchronous_commit=off"}, **engine_kwargs)
             if self.engine.dialect.name == "postgresql"
@@ -91,11 +91,17 @@ class Database:
             yield session
 
     @contextmanager
-    def transaction_without_flush_wait(self) -> Iterator[Session]:
-        """A unit of work whose commit may be lost (never half-applied) if the server crashes right
-        after it: on PostgreSQL ``synchronous_commit=off``; on SQLite the same as ``transaction()``."""
-        with self.lazy_sessions() as session, session.begin():
-            yield session
+    def disposable_writes(self) -> Iterator[Connection]:
+        """A connection for a few statements that need no transaction around them and whose loss in a
+        server crash costs only a retry (an OIDC login's state). PostgreSQL: autocommit, each statement
+        its own round trip with no BEGIN/COMMIT, commits not waiting for the WAL flush. SQLite: one
+        ``BEGIN IMMEDIATE`` transaction, as ``transaction()``."""
+        if self.lazy_engine is self.engine:
+            with self.engine.begin() as conn:
+                yield conn
+            return
+        with self.lazy_engine.connect() as conn:
+            yield conn.execution_options(isolation_level="AUTOCOMMIT")
 
     @contextmanager
     def read(self) -> Iterator[Session]:

@@ -11,8 +11,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import urlencode, urlsplit
 
-from sqlalchemy import and_, delete, insert, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, and_, delete, insert, select
 
 from ..db import Database
 from ..db.base import utcnow
@@ -61,9 +60,10 @@ def start_login(db: Database, base_url: str, params: Mapping[str, str]) -> Login
     now = utcnow()
     # A state lost to a database crash only means the user opens the tool again: no need to wait for
     # the WAL flush. (The launch that consumes it commits durably.)
-    with db.transaction_without_flush_wait() as session:
+    # The platform check and the state's insert need no transaction around them (the launch re-checks the
+    # platform); on PostgreSQL they are two autocommitted statements, two round trips.
+    with db.disposable_writes() as conn:
         # One statement: the registration(s) for this issuer, each with the named deployment if it has it.
-        conn = session.connection()
         platforms, deployments = Platform.__table__, Deployment.__table__
         query = (
             select(platforms.c.id, platforms.c.client_id, platforms.c.auth_login_url, deployments.c.id)
@@ -109,7 +109,7 @@ def start_login(db: Database, base_url: str, params: Mapping[str, str]) -> Login
             },
         )
         if random.random() < PURGE_PROBABILITY:
-            _purge(session)
+            _purge(conn)
     auth_params = {
         "scope": "openid",
         "response_type": "id_token",
@@ -129,13 +129,13 @@ def start_login(db: Database, base_url: str, params: Mapping[str, str]) -> Login
     return LoginResult(auth_url, state, nonce, storage_target, platform_origin)
 
 
-def _purge(session: Session) -> None:
+def _purge(conn: Connection) -> None:
     """Drop states, nonces and deep-link answers long past their lifetime (a replay of those is refused
     by exp or the signed tokens' max age anyway)."""
     cutoff = utcnow() - timedelta(days=1)
-    session.execute(delete(OidcState).where(OidcState.expires_at < cutoff))
-    session.execute(delete(UsedNonce).where(UsedNonce.expires_at < cutoff))
-    session.execute(delete(DeepLinkResponse).where(DeepLinkResponse.expires_at < cutoff))
+    conn.execute(delete(OidcState).where(OidcState.expires_at < cutoff))
+    conn.execute(delete(UsedNonce).where(UsedNonce.expires_at < cutoff))
+    conn.execute(delete(DeepLinkResponse).where(DeepLinkResponse.expires_at < cutoff))
 
 
 def storage_page_data(result: LoginResult) -> dict[str, str | None]:
