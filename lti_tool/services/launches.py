@@ -58,8 +58,9 @@ class LaunchRecord:
 def facts_of(launch: VerifiedLaunch) -> LaunchFacts:
     claims = launch.claims
     context = launch.context
-    ags = claims.get(c.AGS_ENDPOINT) if isinstance(claims.get(c.AGS_ENDPOINT), dict) else {}
-    nrps = claims.get(c.NRPS) if isinstance(claims.get(c.NRPS), dict) else {}
+    ags_claim, nrps_claim = claims.get(c.AGS_ENDPOINT), claims.get(c.NRPS)
+    ags: dict[str, Any] = ags_claim if isinstance(ags_claim, dict) else {}
+    nrps: dict[str, Any] = nrps_claim if isinstance(nrps_claim, dict) else {}
     name = claims.get("name") or " ".join(
         str(claims[k]) for k in ("given_name", "family_name") if claims.get(k)
     )
@@ -84,7 +85,8 @@ def facts_of(launch: VerifiedLaunch) -> LaunchFacts:
 
 
 def _build(dialect: str) -> dict[str, Executable]:
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    # Typed as Any: the two dialects' insert() builders share the API but not a static type.
+    insert: Any = postgresql.insert if dialect == "postgresql" else sqlite.insert
     contexts, courses = Context.__table__, Course.__table__
     nonce = (
         insert(UsedNonce.__table__)
@@ -158,7 +160,7 @@ def _build(dialect: str) -> dict[str, Executable]:
 def _combined_pg(nonce: Any, user: Any, context: Any) -> Executable:
     """PostgreSQL: the four writes as one statement (data-modifying CTEs), one round trip instead of four.
     Every CTE runs; a replayed nonce (no id back) makes the caller raise, which rolls all of it back."""
-    memberships = Membership.__table__
+    memberships: Any = Membership.__table__
     n, u, cx = nonce.cte("n"), user.cte("u"), context.cte("cx")
     rows = select(
         cx.c.id,
