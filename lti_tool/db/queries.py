@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     BigInteger,
     Integer,
-    String,
-    Subquery,
     and_,
     case,
-    exists,
     func,
     literal,
     select,
     text,
-    union_all,
 )
 from sqlalchemy.orm import Session
 
@@ -28,15 +24,37 @@ from .models import Grant, StackCredential, StackDef, Submission
 MASK_LIMIT = 62
 
 
-@dataclass(frozen=True)
-class CompletedStack:
+class CompletedStack(NamedTuple):
     user_id: int
     stack_key: str
     granted: bool
 
 
+@dataclass(frozen=True)
+class CompletionTable:
+    """Stack completion for every learner of a course, compactly: one row per learner with a complete
+    stack, ``(user_id, done, granted)`` where bit i of ``done``/``granted`` stands for ``stack_keys[i]``."""
+
+    stack_keys: tuple[str, ...]
+    rows: list[tuple[int, int, int]]
+
+    def bit(self, stack_key: str) -> int:
+        return 1 << self.stack_keys.index(stack_key)
+
+    def pairs(self) -> Iterator[CompletedStack]:
+        for user_id, done, granted in self.rows:
+            for i, key in enumerate(self.stack_keys):
+                if done >> i & 1:
+                    yield CompletedStack(user_id, key, bool(granted >> i & 1))
+
+
 def completed_stacks(session: Session, context_id: int, map_version_id: int) -> list[CompletedStack]:
     """Every (learner, stack) whose completion rule is met in this course, and whether it is granted."""
+    return list(completion_table(session, context_id, map_version_id).pairs())
+
+
+def completion_table(session: Session, context_id: int, map_version_id: int) -> CompletionTable:
+    """Which stacks each learner of the course has completed, and which are granted, in one query."""
     members = session.execute(
         select(
             StackDef.id,
@@ -51,13 +69,13 @@ def completed_stacks(session: Session, context_id: int, map_version_id: int) -> 
     ).all()
     keys = sorted({m.credential_key for m in members})
     if not keys:
-        return []
+        return CompletionTable((), [])
     if session.get_bind().dialect.name == "postgresql":
         # Aggregating a million rows spills to disk at the default 4 MB; this query may use more, once.
         session.execute(text("SET LOCAL work_mem = '64MB'"))
     if len(keys) > MASK_LIMIT:
-        return _completed_by_join(session, context_id, map_version_id)
-    return _completed_by_mask(session, context_id, map_version_id, keys, members)
+        return _table_from_pairs(_completed_by_join(session, context_id, map_version_id))
+    return _completed_by_mask(session, context_id, keys, members)
 
 
 @dataclass
@@ -65,12 +83,12 @@ class _StackMasks:
     key: str
     choose: int
     required: int = 0
-    electives: int = 0
+    electives: list[int] = field(default_factory=list)
 
 
 def _completed_by_mask(
-    session: Session, context_id: int, map_version_id: int, keys: list[str], members: Sequence[Any]
-) -> list[CompletedStack]:
+    session: Session, context_id: int, keys: list[str], members: Sequence[Any]
+) -> CompletionTable:
     """One pass over the earned submissions: each learner's earned set becomes a bit mask (GROUP BY learner),
     then each stack's rule is a mask test. A learner has one submission per credential (unique key),
     so the sum of distinct powers of two is their bitwise OR, on SQLite as on PostgreSQL."""
@@ -81,49 +99,69 @@ def _completed_by_mask(
         if m.required:
             masks_of.required |= bit[m.credential_key]
         else:
-            masks_of.electives |= bit[m.credential_key]
-    bits = _rows("credential_bits", [("key", String), ("bit", BigInteger)], list(bit.items()))
-    masks = (
-        select(Submission.user_id.label("user_id"), func.sum(bits.c.bit).cast(BigInteger).label("mask"))
-        .join(bits, bits.c.key == Submission.credential_key)
+            masks_of.electives.append(bit[m.credential_key])
+    credential_bit = case(
+        {key: literal(value, BigInteger) for key, value in bit.items()},
+        value=Submission.credential_key,
+        else_=literal(0, BigInteger),
+    )
+    mask = func.sum(credential_bit).cast(BigInteger)
+    ordered = list(stacks.values())
+    # One row per learner with at least one complete stack: bit i of "done" is stack i of ``ordered``.
+    done = sum(
+        (
+            case((_rule_met(mask, stack), literal(1 << i, Integer)), else_=0)
+            for i, stack in enumerate(ordered)
+        ),
+        start=literal(0, Integer),
+    )
+    learners = (
+        select(Submission.user_id, done.label("done"))
         .where(Submission.context_id == context_id, Submission.state == "earned")
         .group_by(Submission.user_id)
         .subquery()
     )
-    rules = _rows(
-        "stack_rules",
-        [("stack_key", String), ("required", BigInteger), ("electives", BigInteger), ("choose", Integer)],
-        [(s.key, s.required, s.electives, s.choose) for s in stacks.values()],
+    stack_bit = case(
+        {stack.key: literal(1 << i, Integer) for i, stack in enumerate(ordered)},
+        value=Grant.target_key,
+        else_=0,
     )
-    electives_earned = (
-        select(func.count())
-        .select_from(bits)
-        .where(masks.c.mask.op("&")(bits.c.bit) != 0, rules.c.electives.op("&")(bits.c.bit) != 0)
-        .scalar_subquery()
+    granted = (
+        select(Grant.user_id, func.sum(stack_bit).label("granted"))
+        .where(Grant.context_id == context_id, Grant.kind == "stack")
+        .group_by(Grant.user_id)
+        .subquery()
     )
-    granted = exists().where(
-        Grant.context_id == context_id,
-        Grant.user_id == masks.c.user_id,
-        Grant.kind == "stack",
-        Grant.target_key == rules.c.stack_key,
+    query = (
+        select(learners.c.user_id, learners.c.done, func.coalesce(granted.c.granted, 0))
+        .outerjoin(granted, granted.c.user_id == learners.c.user_id)
+        .where(learners.c.done > 0)
     )
-    query = select(masks.c.user_id, rules.c.stack_key, case((granted, 1), else_=0)).join(
-        rules,
-        and_(
-            masks.c.mask.op("&")(rules.c.required) == rules.c.required,
-            case((rules.c.choose == 0, literal(True)), else_=electives_earned >= rules.c.choose),
-        ),
-    )
-    return [CompletedStack(int(u), str(s), bool(g)) for u, s, g in session.execute(query)]
+    rows = [(int(u), int(d), int(g)) for u, d, g in session.execute(query)]
+    return CompletionTable(tuple(stack.key for stack in ordered), rows)
 
 
-def _rows(name: str, columns: list[tuple[str, Any]], data: list[tuple[object, ...]]) -> Subquery:
-    """A small constant table (UNION ALL of literal rows: SQLite has no VALUES with column names)."""
-    selects = [
-        select(*(literal(value, type_).label(col) for (col, type_), value in zip(columns, row, strict=True)))
-        for row in data
-    ]
-    return union_all(*selects).subquery(name)
+def _table_from_pairs(pairs: list[CompletedStack]) -> CompletionTable:
+    keys = tuple(sorted({p.stack_key for p in pairs}))
+    rows: dict[int, list[int]] = {}
+    for p in pairs:
+        row = rows.setdefault(p.user_id, [0, 0])
+        row[0] |= 1 << keys.index(p.stack_key)
+        if p.granted:
+            row[1] |= 1 << keys.index(p.stack_key)
+    return CompletionTable(keys, [(u, d, g) for u, (d, g) in rows.items()])
+
+
+def _rule_met(mask: Any, stack: _StackMasks) -> Any:
+    required = literal(stack.required, BigInteger)
+    condition = mask.op("&")(required) == required
+    if stack.choose:
+        electives_earned = sum(
+            (case((mask.op("&")(literal(b, BigInteger)) != 0, 1), else_=0) for b in stack.electives),
+            start=literal(0, Integer),
+        )
+        condition = and_(condition, electives_earned >= stack.choose)
+    return condition
 
 
 def _completed_by_join(session: Session, context_id: int, map_version_id: int) -> list[CompletedStack]:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
 from dataclasses import dataclass
 
 from ..db import Database
-from ..db.queries import completed_stacks
+from ..db.queries import completion_table
 from .scope import context_course
 
 
@@ -19,19 +18,22 @@ class EligibilityReport:
 
 
 def course_eligibility(db: Database, context_id: int) -> EligibilityReport:
+    """Who has completed which stack, who is due the course award, and which grants are not recorded yet."""
     with db.read() as session:
         _, course, version_id = context_course(session, context_id)
-        rows = completed_stacks(session, context_id, version_id)
-    per_learner: dict[int, set[str]] = defaultdict(set)
-    per_stack: Counter[str] = Counter()
-    ungranted = []
-    for row in rows:
-        per_learner[row.user_id].add(row.stack_key)
-        per_stack[row.stack_key] += 1
-        if not row.granted:
-            ungranted.append((row.user_id, row.stack_key))
-    award_stacks = set(course.award.stack_ids) if course.award else None
-    award_eligible = (
-        sum(1 for stacks in per_learner.values() if award_stacks <= stacks) if award_stacks is not None else 0
-    )
-    return EligibilityReport(len(per_learner), dict(per_stack), award_eligible, sorted(ungranted))
+        table = completion_table(session, context_id, version_id)
+    keys = table.stack_keys
+    per_stack = dict.fromkeys(keys, 0)
+    ungranted: list[tuple[int, str]] = []
+    # Every stack of a valid map lists at least one credential, so every award stack has a bit.
+    award_bits = sum(table.bit(k) for k in course.award.stack_ids) if course.award else None
+    award_eligible = 0
+    for user_id, done, granted in table.rows:
+        for i, key in enumerate(keys):
+            if done >> i & 1:
+                per_stack[key] += 1
+                if not granted >> i & 1:
+                    ungranted.append((user_id, key))
+        if award_bits is not None and done & award_bits == award_bits:
+            award_eligible += 1
+    return EligibilityReport(len(table.rows), per_stack, award_eligible, sorted(ungranted))
