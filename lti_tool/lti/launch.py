@@ -1,6 +1,6 @@
 """The launch (OIDC redirect_uri): every check of the 1EdTech security framework, each refused with its name.
 
-``verify_launch`` runs inside the launch's one write transaction (``services.launches.accept_launch``):
+``verify_launch`` runs inside the launch's one write transaction (``lti.accept.accept_launch``):
 it reads the platform and deployment, checks the signature and every claim, and consumes the state
 (``UPDATE ... WHERE used_at IS NULL RETURNING``); ``record_launch`` then inserts the nonce and upserts the
 user, context and membership in the same transaction. A refused launch raises and the transaction rolls

@@ -16,6 +16,7 @@ from ..db import Database
 from ..extensions import csrf
 from ..lti import claims as c
 from ..lti import deep_linking_session, keys
+from ..lti.accept import accept_launch
 from ..lti.canvas import developer_key_config
 from ..lti.dynamic_registration import register
 from ..lti.errors import LtiRefused
@@ -23,7 +24,6 @@ from ..lti.jwks_cache import PlatformKeyCache
 from ..lti.launch import VerifiedLaunch
 from ..lti.login import STATE_COOKIE_PREFIX, STATE_LIFETIME, start_login, storage_page_data
 from ..lti.roles import landing_role
-from ..services.launches import accept_launch
 from . import auth
 from .errors import error_response
 
