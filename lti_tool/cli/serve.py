@@ -54,13 +54,18 @@ def serve_command(host: str, port: int, workers: int, threads: int) -> None:
                 "accesslog": "-",
                 "timeout": 60,
             }
-            if embedded:
-                options["post_worker_init"] = lambda worker: start_outbox_timer(app)
             for key, value in options.items():
                 self.cfg.set(key, value)
 
         def load(self) -> Flask:
-            return app
+            # Called in each worker after the fork: its own app, engine and connections (a database
+            # connection must never be shared across a fork), and in embedded mode its own outbox timer.
+            from .. import create_app
+
+            worker_app = create_app()
+            if embedded:
+                start_outbox_timer(worker_app)
+            return worker_app
 
     settings = app.extensions["settings"]
     click.echo(
@@ -69,4 +74,5 @@ def serve_command(host: str, port: int, workers: int, threads: int) -> None:
     )
     if settings.dev_platform:
         click.echo(f"Try a launch without an LMS: http://{host}:{port}/dev/platform")
+    app.extensions["db"].dispose()  # the master keeps no connections for the workers to inherit
     _Server().run()

@@ -9,16 +9,19 @@ back, so it writes nothing; a replay loses on the state's ``used_at`` guard or t
 
 from __future__ import annotations
 
+import binascii
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import jwt
 from jwt import PyJWK
+from jwt.algorithms import RSAAlgorithm
+from jwt.utils import base64url_decode
 from pylti1p3.exception import LtiException
 from pylti1p3.message_validators import DeepLinkMessageValidator, ResourceMessageValidator
-from sqlalchemy import and_, select, update
+from sqlalchemy import and_, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from ..db.lti_models import OidcState, UsedNonce
@@ -101,6 +104,34 @@ def _timestamp(claims: dict[str, Any], name: str) -> datetime:
     return datetime.fromtimestamp(value, UTC)
 
 
+_RS256 = RSAAlgorithm(RSAAlgorithm.SHA256)
+
+
+@dataclass(frozen=True)
+class _Jws:
+    header: dict[str, Any]
+    payload: dict[str, Any]
+    signing_input: bytes
+    signature: bytes
+
+
+def _parse_jws(token: str) -> _Jws:
+    """Split a compact JWS into its JSON header and payload, the signed bytes and the signature.
+    Nothing here is trusted until the signature over ``signing_input`` verifies."""
+    parts = token.split(".")
+    if len(parts) != 3 or not parts[0] or not parts[1]:
+        raise ValueError("a compact JWS has three parts")  # (an empty signature is refused by the alg check)
+    try:
+        header = json.loads(base64url_decode(parts[0]))
+        payload = json.loads(base64url_decode(parts[1]))
+        signature = base64url_decode(parts[2])
+    except (binascii.Error, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError("unreadable JWS segment") from exc
+    if not isinstance(header, dict) or not isinstance(payload, dict):
+        raise ValueError("JWS header and payload must be JSON objects")
+    return _Jws(header, payload, f"{parts[0]}.{parts[1]}".encode(), signature)
+
+
 def _audiences(claims: dict[str, Any]) -> list[str]:
     aud = claims.get("aud")
     if isinstance(aud, str):
@@ -123,15 +154,32 @@ _PLATFORMS = Platform.__table__
 _DEPLOYMENTS = Deployment.__table__
 
 
+# Built once (statement construction costs more than execution at launch rates).
+_REGISTRATIONS = (
+    select(_PLATFORMS.c.id, _PLATFORMS.c.client_id, _PLATFORMS.c.jwks_url, _DEPLOYMENTS.c.id)
+    .select_from(
+        _PLATFORMS.outerjoin(
+            _DEPLOYMENTS,
+            and_(
+                _DEPLOYMENTS.c.platform_id == _PLATFORMS.c.id,
+                _DEPLOYMENTS.c.deployment_id == bindparam("deployment_id"),
+            ),
+        )
+    )
+    .where(_PLATFORMS.c.issuer == bindparam("issuer"), _PLATFORMS.c.active.is_(True))
+)
+_CONSUME_STATE = (
+    update(_STATES)
+    .where(_STATES.c.state == bindparam("b_state"), _STATES.c.used_at.is_(None))
+    .values(used_at=bindparam("now"))
+    .returning(*_STATE_COLUMNS)
+)
+
+
 def _consume_state(session: Session, state: str, now: datetime) -> tuple[Any, bool]:
     """Mark the login's state used (single use) and return its row and whether it was used before."""
     conn = session.connection()
-    row = conn.execute(
-        update(_STATES)
-        .where(_STATES.c.state == state, _STATES.c.used_at.is_(None))
-        .values(used_at=now)
-        .returning(*_STATE_COLUMNS)
-    ).first()
+    row = conn.execute(_CONSUME_STATE, {"b_state": state, "now": now}).first()
     if row is not None:
         return row, False
     # Unknown or already consumed: only a refused launch takes this path, to name the right check.
@@ -161,10 +209,10 @@ def verify_launch(
         raise _refuse("state", "lti_state", "The launch carries no state.")
     now = now or datetime.now(UTC)
     try:
-        unverified_token = jwt.decode_complete(id_token, options={"verify_signature": False})
-        header, unverified = unverified_token["header"], unverified_token["payload"]
-    except jwt.PyJWTError as exc:
+        token = _parse_jws(id_token)
+    except ValueError as exc:
         raise _refuse("signature", "lti_malformed_token", "The launch token is not a readable JWT.") from exc
+    header, unverified = token.header, token.payload
     if header.get("alg") != "RS256":
         raise _refuse(
             "alg", "lti_alg", f"Launch tokens must be signed with RS256, not {header.get('alg')!r}."
@@ -181,18 +229,11 @@ def verify_launch(
     platforms = (
         session.connection()
         .execute(
-            select(_PLATFORMS.c.id, _PLATFORMS.c.client_id, _PLATFORMS.c.jwks_url, _DEPLOYMENTS.c.id)
-            .select_from(
-                _PLATFORMS.outerjoin(
-                    _DEPLOYMENTS,
-                    and_(
-                        _DEPLOYMENTS.c.platform_id == _PLATFORMS.c.id,
-                        _DEPLOYMENTS.c.deployment_id
-                        == (claimed_deployment if isinstance(claimed_deployment, str) else ""),
-                    ),
-                )
-            )
-            .where(_PLATFORMS.c.issuer == issuer, _PLATFORMS.c.active.is_(True))
+            _REGISTRATIONS,
+            {
+                "issuer": issuer,
+                "deployment_id": claimed_deployment if isinstance(claimed_deployment, str) else "",
+            },
         )
         .all()
         if isinstance(issuer, str)
@@ -212,21 +253,11 @@ def verify_launch(
     platform_id, client_id, jwks_url, deployment_pk = platform
 
     key = key_lookup(platform_id, jwks_url, kid)
-    try:
-        verified: dict[str, Any] = jwt.decode(
-            id_token,
-            key=key.key,
-            algorithms=["RS256"],
-            options={
-                "verify_aud": False,
-                "verify_iss": False,
-                "verify_exp": False,
-                "verify_iat": False,
-                "verify_nbf": False,
-            },
-        )
-    except jwt.PyJWTError as exc:
-        raise _refuse("signature", "lti_signature", "The launch token's signature does not verify.") from exc
+    # The token was parsed once above; here its signature is checked over the exact bytes received, with
+    # PyJWT's RS256 implementation (the same check jwt.decode makes, without parsing the token again).
+    if not _RS256.verify(token.signing_input, key.key, token.signature):
+        raise _refuse("signature", "lti_signature", "The launch token's signature does not verify.")
+    verified: dict[str, Any] = unverified
 
     if _timestamp(verified, "exp") + LEEWAY < now:
         raise _refuse("exp", "lti_exp", "The launch token has expired; open the tool again from your course.")

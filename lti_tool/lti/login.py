@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import urlencode, urlsplit
 
-from sqlalchemy import Connection, and_, delete, insert, select
+from sqlalchemy import Connection, and_, bindparam, delete, insert, select
 
 from ..db import Database
 from ..db.base import utcnow
@@ -22,6 +22,26 @@ from .errors import LtiRefused
 STATE_LIFETIME = timedelta(minutes=10)
 STATE_COOKIE_PREFIX = "lti1p3-state-"
 PURGE_PROBABILITY = 0.01
+
+
+_PLATFORMS, _DEPLOYMENTS = Platform.__table__, Deployment.__table__
+# Built once: a login is two statements, and building them per request cost more than running them.
+_REGISTRATION = (
+    select(_PLATFORMS.c.id, _PLATFORMS.c.client_id, _PLATFORMS.c.auth_login_url, _DEPLOYMENTS.c.id)
+    .select_from(
+        _PLATFORMS.outerjoin(
+            _DEPLOYMENTS,
+            and_(
+                _DEPLOYMENTS.c.platform_id == _PLATFORMS.c.id,
+                _DEPLOYMENTS.c.deployment_id == bindparam("deployment_id"),
+            ),
+        )
+    )
+    .where(_PLATFORMS.c.issuer == bindparam("issuer"), _PLATFORMS.c.active.is_(True))
+    .limit(2)
+)
+_REGISTRATION_BY_CLIENT = _REGISTRATION.where(_PLATFORMS.c.client_id == bindparam("client_id"))
+_INSERT_STATE = insert(OidcState.__table__)
 
 
 @dataclass(frozen=True)
@@ -64,23 +84,10 @@ def start_login(db: Database, base_url: str, params: Mapping[str, str]) -> Login
     # platform); on PostgreSQL they are two autocommitted statements, two round trips.
     with db.disposable_writes() as conn:
         # One statement: the registration(s) for this issuer, each with the named deployment if it has it.
-        platforms, deployments = Platform.__table__, Deployment.__table__
-        query = (
-            select(platforms.c.id, platforms.c.client_id, platforms.c.auth_login_url, deployments.c.id)
-            .select_from(
-                platforms.outerjoin(
-                    deployments,
-                    and_(
-                        deployments.c.platform_id == platforms.c.id,
-                        deployments.c.deployment_id == (deployment_id or ""),
-                    ),
-                )
-            )
-            .where(platforms.c.issuer == issuer, platforms.c.active.is_(True))
-        )
-        if client_id:
-            query = query.where(platforms.c.client_id == client_id)
-        candidates = conn.execute(query.limit(2)).all()
+        query = _REGISTRATION_BY_CLIENT if client_id else _REGISTRATION
+        candidates = conn.execute(
+            query, {"issuer": issuer, "client_id": client_id, "deployment_id": deployment_id or ""}
+        ).all()
         if len(candidates) != 1:
             raise LtiRefused(
                 "iss",
@@ -96,7 +103,7 @@ def start_login(db: Database, base_url: str, params: Mapping[str, str]) -> Login
                 f"Deployment {deployment_id} of {issuer} is not registered with this tool.",
             )
         conn.execute(
-            insert(OidcState.__table__),
+            _INSERT_STATE,
             {
                 "state": state,
                 "nonce": nonce,
