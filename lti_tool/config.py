@@ -46,6 +46,7 @@ class Settings:
         instance_path.mkdir(parents=True, exist_ok=True)
         secret = env.get("SECRET_KEY") or _instance_secret(instance_path)
         port = env.get("PORT", "5000")
+        base_url = (env.get("BASE_URL") or f"http://127.0.0.1:{port}").rstrip("/")
         return cls(
             instance_path=instance_path,
             database_url=env.get("DATABASE_URL") or f"sqlite:///{instance_path / 'lti_tool.sqlite3'}",
@@ -55,9 +56,10 @@ class Settings:
             course_maps_dir=Path(env.get("COURSE_MAPS_DIR") or REPO_ROOT / "course_maps"),
             upload_dir=Path(env.get("UPLOAD_DIR") or instance_path / "uploads"),
             max_upload_bytes=int(env.get("MAX_UPLOAD_MB", "50")) * 1024 * 1024,
-            base_url=(env.get("BASE_URL") or f"http://127.0.0.1:{port}").rstrip("/"),
+            base_url=base_url,
             dev_platform=_bool(env.get("DEV_PLATFORM"), False),
-            session_cookie_secure=_bool(env.get("SESSION_COOKIE_SECURE"), False),
+            # Inside an LMS iframe the session cookie must be SameSite=None; Secure, which needs HTTPS.
+            session_cookie_secure=_bool(env.get("SESSION_COOKIE_SECURE"), base_url.startswith("https://")),
             extra={k: v for k, v in (overrides or {}).items() if not k.isupper()},
         )
 
