@@ -24,15 +24,6 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 LEARNING_DIFFERENCES = REPO_ROOT / "course_maps" / "learning-differences"
 LD_KEY = "learning-differences"
 
-ROLE_URIS = {
-    LEARNER: ["http://purl.imsglobal.org/vocab/lis/v2/membership#Learner"],
-    ASSESSOR: ["http://purl.imsglobal.org/vocab/lis/v2/membership#Mentor"],
-    DESIGNER: [
-        "http://purl.imsglobal.org/vocab/lis/v2/membership#Instructor",
-        "http://purl.imsglobal.org/vocab/lis/v2/membership#ContentDeveloper",
-    ],
-}
-
 _serial = itertools.count(1)
 
 
@@ -51,15 +42,16 @@ class CourseFixture:
     people: dict[str, Actor] = field(default_factory=dict)
 
     def person(self, name: str, *roles: str, email: str = "") -> Actor:
-        """A user of this course with a membership carrying the LTI role URIs of ``roles``."""
+        """A user of this course with a membership carrying the tool's ``roles``."""
         with self.db.transaction() as session:
             user = User(
                 platform_id=self.platform_id, sub=f"sub-{next(_serial)}", name=name, email=email or ""
             )
             session.add(user)
             session.flush()
-            uris = [uri for role in roles for uri in ROLE_URIS[role]]
-            session.add(Membership(context_id=self.context_id, user_id=user.id, roles=uris, source="roster"))
+            session.add(
+                Membership(context_id=self.context_id, user_id=user.id, roles=sorted(roles), source="roster")
+            )
             user_id = user.id
         actor = Actor(
             user_id=user_id,

@@ -14,8 +14,8 @@ from lti_tool.services.course_maps import load_course_maps
 from lti_tool.services.map_versions import course_map_for_version
 from lti_tool.services.scope import context_course
 
-LEARNER = "http://purl.imsglobal.org/vocab/lis/v2/membership#Learner"
-INSTRUCTOR = "http://purl.imsglobal.org/vocab/lis/v2/membership#Instructor"
+LEARNER = "learner"
+ASSESSOR = "assessor"
 LEARNING_DIFFERENCES = REPO_ROOT / "course_maps" / "learning-differences"
 _ids = itertools.count(1)
 

@@ -95,7 +95,9 @@ class Membership(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     context_id: Mapped[int] = mapped_column(ForeignKey("contexts.id", ondelete="CASCADE"))
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    roles: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    roles: Mapped[list[Any]] = mapped_column(
+        JSON, default=list
+    )  # the tool's roles: learner/assessor/designer
     status: Mapped[str] = mapped_column(String(32), default="Active")
     source: Mapped[str] = mapped_column(String(16), default="launch")  # launch | roster
     last_launch_at: Mapped[datetime | None] = mapped_column()

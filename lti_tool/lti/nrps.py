@@ -7,6 +7,7 @@ from typing import Any
 
 from ..db import Database
 from ..services.roster import RosterMember
+from .roles import map_roles
 from .service_token import SCOPE_NRPS, ServiceError, parse_json_body, service_request
 
 log = logging.getLogger("lti_tool.lti.nrps")
@@ -22,7 +23,7 @@ def _member(raw: dict[str, Any]) -> RosterMember | None:
     roles = raw.get("roles") or []
     return RosterMember(
         user_id=str(user_id),
-        roles=tuple(r for r in roles if isinstance(r, str)),
+        roles=tuple(sorted(map_roles(r for r in roles if isinstance(r, str)))),
         status=str(raw.get("status") or "Active"),
         name=str(
             raw.get("name") or " ".join(p for p in (raw.get("given_name"), raw.get("family_name")) if p)

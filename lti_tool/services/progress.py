@@ -18,7 +18,7 @@ from .errors import NotFound
 from .grants import GrantView
 from .scope import context_course
 
-LEARNER_ROLE_MARKERS = ("Learner", "Student")
+LEARNER = "learner"  # Membership.roles holds the tool's roles, from launches and the roster alike
 
 
 @dataclass(frozen=True)
@@ -146,8 +146,7 @@ def course_dashboard(db: Database, context_id: int) -> CourseDashboard:
         ).all()
         rows: dict[int, LearnerRow] = {}
         for membership, user in members:
-            roles = " ".join(str(r) for r in membership.roles or [])
-            if any(marker in roles for marker in LEARNER_ROLE_MARKERS) or membership.source == "evidence":
+            if LEARNER in (membership.roles or []) or membership.source == "evidence":
                 rows[user.id] = LearnerRow(user.id, user.name or f"Learner {user.sub}", user.email)
         per_credential: dict[str, Counter[str]] = defaultdict(Counter)
         awaiting = 0

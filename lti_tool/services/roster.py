@@ -20,13 +20,11 @@ from ..db import Database
 from ..db.models import Context, Deployment, Membership, User
 from .errors import NotFound, ServiceError
 
-MEMBERSHIP_ROLE = "http://purl.imsglobal.org/vocab/lis/v2/membership#"
-
 
 @dataclass(frozen=True)
 class RosterMember:
     user_id: str  # the platform's id for the person (the launch's ``sub``)
-    roles: tuple[str, ...]
+    roles: tuple[str, ...]  # the tool's roles (learner / assessor / designer), as launches store them
     status: str = "Active"
     name: str = ""
     email: str = ""
@@ -52,11 +50,6 @@ class RosterUnavailable(ServiceError):
 def set_member_source(source: MemberSource) -> None:
     """Called once at app start by the NRPS adapter."""
     _source[:] = [source]
-
-
-def full_role(role: str) -> str:
-    """NRPS short names (Moodle sends ``Learner``) as the membership URIs launches carry."""
-    return role if ("/" in role or ":" in role) else MEMBERSHIP_ROLE + role
 
 
 def refresh_roster(db: Database, context_id: int) -> RosterResult:
@@ -105,7 +98,7 @@ def apply_roster(
             else:
                 user.name = member.name or user.name
                 user.email = member.email or user.email
-            roles = sorted({full_role(r) for r in member.roles})
+            roles = sorted(set(member.roles))
             membership = existing.get(user.id)
             if membership is None:
                 session.add(

@@ -57,7 +57,7 @@ def pg_db(postgres_url: str) -> Database:
 def test_many_assessors_approving_the_final_credential_grant_once(pg_db: Database) -> None:
     c = scenario.course(pg_db)
     learner = c.person("Lee")
-    assessors = [c.person(f"Assessor {i}", scenario.INSTRUCTOR) for i in range(THREADS)]
+    assessors = [c.person(f"Assessor {i}", scenario.ASSESSOR) for i in range(THREADS)]
     keys = list(c.map().stacks[0].credential_ids)
     for key in keys[:4]:
         scenario.earn(c, learner, assessors[0], key)
@@ -78,7 +78,7 @@ def test_the_last_two_credentials_approved_at_the_same_instant_grant_exactly_onc
     for round_ in range(5):
         c = scenario.course(pg_db, context_id=f"course-{round_}")
         learner = c.person("Lee")
-        a, b = c.person("A", scenario.INSTRUCTOR), c.person("B", scenario.INSTRUCTOR)
+        a, b = c.person("A", scenario.ASSESSOR), c.person("B", scenario.ASSESSOR)
         keys = list(c.map().stacks[0].credential_ids)
         for key in keys[:3]:
             scenario.earn(c, learner, a, key)
@@ -102,7 +102,7 @@ def test_the_last_two_credentials_approved_at_the_same_instant_grant_exactly_onc
 
 def test_the_database_refuses_a_second_grant_even_without_the_lock(pg_db: Database) -> None:
     c = scenario.course(pg_db)
-    learner, assessor = c.person("Lee"), c.person("Ada", scenario.INSTRUCTOR)
+    learner, assessor = c.person("Lee"), c.person("Ada", scenario.ASSESSOR)
     for key in c.map().stacks[0].credential_ids:
         scenario.earn(c, learner, assessor, key)
     with pg_db.transaction() as session:

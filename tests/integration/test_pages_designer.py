@@ -108,8 +108,8 @@ def test_roster_refresh_adds_learners_who_never_launched(app: Flask, monkeypatch
     def members(_db: Database, _platform_id: int, url: str) -> list[roster.RosterMember]:
         asked.append(url)
         return [
-            roster.RosterMember("nrps-1", ("Learner",), name="Nia Roster", email="nia@school.example"),
-            roster.RosterMember("nrps-2", ("Instructor",), name="Ivan Teacher"),
+            roster.RosterMember("nrps-1", ("learner",), name="Nia Roster", email="nia@school.example"),
+            roster.RosterMember("nrps-2", ("assessor", "designer"), name="Ivan Teacher"),
         ]
 
     monkeypatch.setattr(roster, "_source", [members])

@@ -28,7 +28,7 @@ def _grants(db) -> list[Grant]:  # type: ignore[no-untyped-def]
 
 def test_four_of_five_no_ceu_fifth_grants_once(db) -> None:  # type: ignore[no-untyped-def]
     c = scenario.course(db)
-    learner, assessor = c.person("Lee"), c.person("Ada", scenario.INSTRUCTOR)
+    learner, assessor = c.person("Lee"), c.person("Ada", scenario.ASSESSOR)
     credentials = _stack(c)
     assert len(credentials) == 5
     for key in credentials[:4]:
@@ -51,7 +51,7 @@ def test_four_of_five_no_ceu_fifth_grants_once(db) -> None:  # type: ignore[no-u
 
 def test_not_yet_then_resubmission_then_earned(db) -> None:  # type: ignore[no-untyped-def]
     c = scenario.course(db)
-    learner, assessor = c.person("Lee"), c.person("Ada", scenario.INSTRUCTOR)
+    learner, assessor = c.person("Lee"), c.person("Ada", scenario.ASSESSOR)
     key = _stack(c)[0]
     with pytest.raises(EvidenceIncomplete) as incomplete:
         evidence.submit(db, c.context_id, learner, key)
@@ -82,7 +82,7 @@ def test_not_yet_then_resubmission_then_earned(db) -> None:  # type: ignore[no-u
 
 def test_fourteen_of_fifteen_no_course_award_fifteenth_grants_it(db) -> None:  # type: ignore[no-untyped-def]
     c = scenario.course(db)
-    learner, assessor = c.person("Lee"), c.person("Ada", scenario.INSTRUCTOR)
+    learner, assessor = c.person("Lee"), c.person("Ada", scenario.ASSESSOR)
     all_keys = [k for s in c.map().stacks for k in s.credential_ids]
     assert len(all_keys) == 15
     for key in all_keys[:14]:
@@ -98,7 +98,7 @@ def test_fourteen_of_fifteen_no_course_award_fifteenth_grants_it(db) -> None:  #
 def test_deciding_twice_conflicts_and_other_courses_see_nothing(db) -> None:  # type: ignore[no-untyped-def]
     c = scenario.course(db)
     other = scenario.course(db, context_id="course-2")
-    learner, assessor = c.person("Lee"), c.person("Ada", scenario.INSTRUCTOR)
+    learner, assessor = c.person("Lee"), c.person("Ada", scenario.ASSESSOR)
     key = _stack(c)[0]
     scenario.complete_evidence(c, learner, key)
     sid = scenario.submission_id(c, learner, key)
@@ -112,7 +112,7 @@ def test_deciding_twice_conflicts_and_other_courses_see_nothing(db) -> None:  # 
 
 def test_map_edit_after_award_keeps_the_award(db, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     c = scenario.course(db)
-    learner, assessor = c.person("Lee"), c.person("Ada", scenario.INSTRUCTOR)
+    learner, assessor = c.person("Lee"), c.person("Ada", scenario.ASSESSOR)
     stack = c.map().stacks[0]
     for key in stack.credential_ids:
         scenario.earn(c, learner, assessor, key)
