@@ -21,13 +21,13 @@ from jwt.algorithms import RSAAlgorithm
 from jwt.utils import base64url_decode
 from pylti1p3.exception import LtiException
 from pylti1p3.message_validators import DeepLinkMessageValidator, ResourceMessageValidator
-from sqlalchemy import and_, bindparam, select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from ..db.lti_models import OidcState, UsedNonce
-from ..db.models import Deployment, Platform
 from . import claims as c
 from .errors import LtiRefused
+from .registrations import REGISTRATIONS_OF_ISSUER
 from .roles import map_roles
 
 LEEWAY = timedelta(seconds=30)
@@ -150,24 +150,9 @@ _STATE_COLUMNS = (
     _STATES.c.target_link_uri,
     _STATES.c.expires_at,
 )
-_PLATFORMS = Platform.__table__
-_DEPLOYMENTS = Deployment.__table__
 
 
 # Built once (statement construction costs more than execution at launch rates).
-_REGISTRATIONS = (
-    select(_PLATFORMS.c.id, _PLATFORMS.c.client_id, _PLATFORMS.c.jwks_url, _DEPLOYMENTS.c.id)
-    .select_from(
-        _PLATFORMS.outerjoin(
-            _DEPLOYMENTS,
-            and_(
-                _DEPLOYMENTS.c.platform_id == _PLATFORMS.c.id,
-                _DEPLOYMENTS.c.deployment_id == bindparam("deployment_id"),
-            ),
-        )
-    )
-    .where(_PLATFORMS.c.issuer == bindparam("issuer"), _PLATFORMS.c.active.is_(True))
-)
 _CONSUME_STATE = (
     update(_STATES)
     .where(_STATES.c.state == bindparam("b_state"), _STATES.c.used_at.is_(None))
@@ -229,7 +214,7 @@ def verify_launch(
     platforms = (
         session.connection()
         .execute(
-            _REGISTRATIONS,
+            REGISTRATIONS_OF_ISSUER,
             {
                 "issuer": issuer,
                 "deployment_id": claimed_deployment if isinstance(claimed_deployment, str) else "",
@@ -250,7 +235,7 @@ def verify_launch(
     platform = next((p for p in platforms if p.client_id == wanted), None)
     if platform is None:
         raise _refuse("aud", "lti_aud", "The launch token is not addressed to this tool's client id (aud).")
-    platform_id, client_id, jwks_url, deployment_pk = platform
+    platform_id, client_id, _auth_login_url, jwks_url, deployment_pk = platform
 
     key = key_lookup(platform_id, jwks_url, kid)
     # The token was parsed once above; here its signature is checked over the exact bytes received, with

@@ -11,36 +11,20 @@ from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import urlencode, urlsplit
 
-from sqlalchemy import Connection, and_, bindparam, delete, insert, select
+from sqlalchemy import Connection, delete, insert
 
 from ..db import Database
 from ..db.base import utcnow
 from ..db.lti_models import DeepLinkResponse, OidcState, UsedNonce
-from ..db.models import Deployment, Platform
 from .errors import LtiRefused
+from .registrations import REGISTRATIONS_OF_CLIENT, REGISTRATIONS_OF_ISSUER
 
 STATE_LIFETIME = timedelta(minutes=10)
 STATE_COOKIE_PREFIX = "lti1p3-state-"
 PURGE_PROBABILITY = 0.01
 
 
-_PLATFORMS, _DEPLOYMENTS = Platform.__table__, Deployment.__table__
-# Built once: a login is two statements, and building them per request cost more than running them.
-_REGISTRATION = (
-    select(_PLATFORMS.c.id, _PLATFORMS.c.client_id, _PLATFORMS.c.auth_login_url, _DEPLOYMENTS.c.id)
-    .select_from(
-        _PLATFORMS.outerjoin(
-            _DEPLOYMENTS,
-            and_(
-                _DEPLOYMENTS.c.platform_id == _PLATFORMS.c.id,
-                _DEPLOYMENTS.c.deployment_id == bindparam("deployment_id"),
-            ),
-        )
-    )
-    .where(_PLATFORMS.c.issuer == bindparam("issuer"), _PLATFORMS.c.active.is_(True))
-    .limit(2)
-)
-_REGISTRATION_BY_CLIENT = _REGISTRATION.where(_PLATFORMS.c.client_id == bindparam("client_id"))
+# Built once: building statements per request cost more than running them.
 _INSERT_STATE = insert(OidcState.__table__)
 
 
@@ -84,7 +68,7 @@ def start_login(db: Database, base_url: str, params: Mapping[str, str]) -> Login
     # platform); on PostgreSQL they are two autocommitted statements, two round trips.
     with db.disposable_writes() as conn:
         # One statement: the registration(s) for this issuer, each with the named deployment if it has it.
-        query = _REGISTRATION_BY_CLIENT if client_id else _REGISTRATION
+        query = REGISTRATIONS_OF_CLIENT if client_id else REGISTRATIONS_OF_ISSUER
         candidates = conn.execute(
             query, {"issuer": issuer, "client_id": client_id, "deployment_id": deployment_id or ""}
         ).all()
@@ -95,7 +79,7 @@ def start_login(db: Database, base_url: str, params: Mapping[str, str]) -> Login
                 f"This tool is not registered with the platform {issuer}"
                 + (f" (client id {client_id})." if client_id else "."),
             )
-        platform_id, platform_client_id, auth_login_url, known_deployment = candidates[0]
+        platform_id, platform_client_id, auth_login_url, _jwks_url, known_deployment = candidates[0]
         if deployment_id is not None and known_deployment is None:
             raise LtiRefused(
                 "deployment_id",

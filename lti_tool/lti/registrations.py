@@ -12,11 +12,37 @@ from typing import Any
 from pylti1p3.deployment import Deployment as PyltiDeployment
 from pylti1p3.registration import Registration
 from pylti1p3.tool_config.abstract import ToolConfAbstract
-from sqlalchemy import select
+from sqlalchemy import and_, bindparam, select
 
 from ..db import Database
 from ..db.models import Deployment, Platform
 from . import keys
+
+_PLATFORMS, _DEPLOYMENTS = Platform.__table__, Deployment.__table__
+
+# The login and the launch both ask, in one statement built once: the issuer's active registrations,
+# each with the named deployment (its primary key) when it has one. Parameters: issuer, deployment_id.
+REGISTRATIONS_OF_ISSUER = (
+    select(
+        _PLATFORMS.c.id,
+        _PLATFORMS.c.client_id,
+        _PLATFORMS.c.auth_login_url,
+        _PLATFORMS.c.jwks_url,
+        _DEPLOYMENTS.c.id.label("deployment_pk"),
+    )
+    .select_from(
+        _PLATFORMS.outerjoin(
+            _DEPLOYMENTS,
+            and_(
+                _DEPLOYMENTS.c.platform_id == _PLATFORMS.c.id,
+                _DEPLOYMENTS.c.deployment_id == bindparam("deployment_id"),
+            ),
+        )
+    )
+    .where(_PLATFORMS.c.issuer == bindparam("issuer"), _PLATFORMS.c.active.is_(True))
+)
+# The same, narrowed to one client id (parameter client_id).
+REGISTRATIONS_OF_CLIENT = REGISTRATIONS_OF_ISSUER.where(_PLATFORMS.c.client_id == bindparam("client_id"))
 
 
 @dataclass(frozen=True)
