@@ -12,7 +12,6 @@ from urllib.parse import quote, urlencode
 
 from flask import Blueprint, Flask, Response, current_app, jsonify, redirect, render_template, request
 
-from ..db import Database
 from ..extensions import csrf
 from ..lti import claims as c
 from ..lti import deep_linking_session, keys
@@ -25,6 +24,7 @@ from ..lti.launch import VerifiedLaunch
 from ..lti.login import STATE_COOKIE_PREFIX, STATE_LIFETIME, start_login, storage_page_data
 from ..lti.roles import landing_role
 from . import auth
+from .context import db
 from .errors import error_response
 
 log = logging.getLogger("lti_tool.lti")
@@ -53,11 +53,6 @@ def key_cache() -> PlatformKeyCache:
     return cache
 
 
-def _db() -> Database:
-    db: Database = current_app.extensions["db"]
-    return db
-
-
 def _base_url() -> str:
     return str(current_app.extensions["settings"].base_url)
 
@@ -76,7 +71,7 @@ def _refused(exc: LtiRefused, event: str) -> tuple[Response, int]:
 
 @bp.get("/jwks.json")
 def jwks() -> Response:
-    response = jsonify(keys.public_jwks(_db()))
+    response = jsonify(keys.public_jwks(db()))
     response.headers["Cache-Control"] = "public, max-age=300"
     return response
 
@@ -85,7 +80,7 @@ def jwks() -> Response:
 def login():  # type: ignore[no-untyped-def]
     params = {**request.args.to_dict(), **request.form.to_dict()}
     try:
-        result = start_login(_db(), _base_url(), params)
+        result = start_login(db(), _base_url(), params)
     except LtiRefused as exc:
         return _refused(exc, "login_refused")
     if result.storage_target:
@@ -120,7 +115,7 @@ def launch():  # type: ignore[no-untyped-def]
     state = request.form.get("state", "")
     cookie = request.cookies.get(STATE_COOKIE_PREFIX + state) if state else None
     try:
-        verified, record = accept_launch(_db(), key_cache(), id_token, state, cookie)
+        verified, record = accept_launch(db(), key_cache(), id_token, state, cookie)
     except LtiRefused as exc:
         return _refused(exc, "launch_refused")
     role = landing_role(verified.roles)
@@ -189,7 +184,7 @@ def dynamic_registration():  # type: ignore[no-untyped-def]
     if not openid_configuration:
         return error_response(400, "lti_registration_request", "Start the registration from your platform.")
     try:
-        info = register(_db(), _base_url(), openid_configuration, request.args.get("registration_token"))
+        info = register(db(), _base_url(), openid_configuration, request.args.get("registration_token"))
     except LtiRefused as exc:
         return _refused(exc, "registration_refused")
     return render_template("lti/registered.html", platform=info)
