@@ -71,17 +71,29 @@ class SqliteWriterQueue:
     def __init__(self, database_path: str) -> None:
         self.path = database_path + ".writer-lock"
         self._threads = threading.Lock()
+        self._held = threading.local()
         self._fd: int | None = None
 
     @contextmanager
     def turn(self) -> Iterator[None]:
+        if getattr(self._held, "depth", 0):
+            # A unit of work opened inside another on the same thread already has the turn; SQLite's own
+            # lock (and its busy timeout) still orders the two connections.
+            self._held.depth += 1
+            try:
+                yield
+            finally:
+                self._held.depth -= 1
+            return
         with self._threads:
             if self._fd is None:
                 self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
             fcntl.flock(self._fd, fcntl.LOCK_EX)
+            self._held.depth = 1
             try:
                 yield
             finally:
+                self._held.depth = 0
                 fcntl.flock(self._fd, fcntl.LOCK_UN)
 
 
