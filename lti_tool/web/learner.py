@@ -40,24 +40,28 @@ def _helpers() -> dict[str, Any]:
     return {"ceus_for_hours": ceus_for_hours}
 
 
+# A service's refusal that no view handles itself becomes a page: the friendly "not set up yet" page, or an
+# error page with the service's code and message.
+@bp.errorhandler(CourseNotConfigured)
 def _not_configured(exc: CourseNotConfigured) -> tuple[str, int]:
     return render_template("learner/not_configured.html", message=exc.message), 409
 
 
+@bp.errorhandler(ServiceError)
 def _service_error(exc: ServiceError) -> Any:
     return error_response(exc.status, exc.code, exc.message)
+
+
+def _page_level(exc: ServiceError) -> bool:
+    """Refusals that concern the page itself (no course map, unknown credential), not the form."""
+    return isinstance(exc, CourseNotConfigured | NotFound)
 
 
 @bp.get("/")
 @require_role(LEARNER)
 def home() -> Any:
     actor = current_actor()
-    try:
-        overview = learner_overview(db(), actor.context_id, actor.user_id)
-    except CourseNotConfigured as exc:
-        return _not_configured(exc)
-    except ServiceError as exc:
-        return _service_error(exc)
+    overview = learner_overview(db(), actor.context_id, actor.user_id)
     return render_template("learner/home.html", overview=overview)
 
 
@@ -65,12 +69,7 @@ def home() -> Any:
 @require_role(LEARNER)
 def stack(stack_key: str) -> Any:
     actor = current_actor()
-    try:
-        overview = learner_overview(db(), actor.context_id, actor.user_id)
-    except CourseNotConfigured as exc:
-        return _not_configured(exc)
-    except ServiceError as exc:
-        return _service_error(exc)
+    overview = learner_overview(db(), actor.context_id, actor.user_id)
     found = next((s for s in overview.stacks if s.stack.id == stack_key), None)
     if found is None:
         return error_response(404, "unknown_stack", f"No stack {stack_key!r} in this course.")
@@ -113,12 +112,7 @@ def _render_credential(
 @require_role(LEARNER)
 def credential(key: str) -> Any:
     actor = current_actor()
-    try:
-        view = evidence.open_submission(db(), actor.context_id, actor.user_id, key)
-    except CourseNotConfigured as exc:
-        return _not_configured(exc)
-    except ServiceError as exc:
-        return _service_error(exc)
+    view = evidence.open_submission(db(), actor.context_id, actor.user_id, key)
     return _render_credential(view)
 
 
@@ -134,11 +128,9 @@ def save(key: str) -> Any:
             pages_support.save_and_submit(db(), actor.context_id, actor.user_id, key, answers, reflections)
         else:
             evidence.save_draft(db(), actor.context_id, actor.user_id, key, answers, reflections)
-    except CourseNotConfigured as exc:
-        return _not_configured(exc)
-    except NotFound as exc:
-        return _service_error(exc)
     except ServiceError as exc:
+        if _page_level(exc):
+            raise
         # The draft was saved before the submission was refused; show the typed text and what is missing.
         view = evidence.open_submission(db(), actor.context_id, actor.user_id, key)
         problems = exc.problems if isinstance(exc, EvidenceIncomplete) else []
@@ -200,11 +192,9 @@ def add_artifact(key: str) -> Any:
             )
         else:
             raise ServiceError("no_artifact", "Choose a file to upload or paste a link.")
-    except CourseNotConfigured as exc:
-        return _not_configured(exc)
-    except NotFound as exc:
-        return _service_error(exc)
     except ServiceError as exc:
+        if _page_level(exc):
+            raise
         view = evidence.open_submission(db(), actor.context_id, actor.user_id, key)
         return _render_credential(
             view, status=413 if exc.code == "upload_too_large" else exc.status, error=exc.message
@@ -218,11 +208,9 @@ def remove_artifact(key: str, artifact_id: int) -> Any:
     actor = current_actor()
     try:
         evidence.remove_artifact(db(), actor.context_id, actor.user_id, key, artifact_id)
-    except CourseNotConfigured as exc:
-        return _not_configured(exc)
-    except NotFound as exc:
-        return _service_error(exc)
     except ServiceError as exc:
+        if _page_level(exc):
+            raise
         view = evidence.open_submission(db(), actor.context_id, actor.user_id, key)
         return _render_credential(view, status=exc.status, error=exc.message)
     return redirect(url("learner.credential", key=key, notice="artifact_removed"), 303)
@@ -233,17 +221,14 @@ def remove_artifact(key: str, artifact_id: int) -> Any:
 def artifact(artifact_id: int) -> Response | Any:
     """An uploaded file, for its owner and for the assessors and designers of the same course."""
     actor = current_actor()
-    try:
-        found = pages_support.artifact_file(
-            db(),
-            FileStore(settings().upload_dir),
-            actor.context_id,
-            actor.user_id,
-            actor.has(ASSESSOR, DESIGNER),
-            artifact_id,
-        )
-    except ServiceError as exc:
-        return _service_error(exc)
+    found = pages_support.artifact_file(
+        db(),
+        FileStore(settings().upload_dir),
+        actor.context_id,
+        actor.user_id,
+        actor.has(ASSESSOR, DESIGNER),
+        artifact_id,
+    )
     # Always a download: an uploaded HTML or SVG file must never run as a page of the tool.
     response = send_file(
         found.path, mimetype=found.content_type, as_attachment=True, download_name=found.filename, max_age=0
