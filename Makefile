@@ -20,7 +20,7 @@ $(VENV)/.installed: pyproject.toml
 run: install
 	$(BIN)/lti-tool db upgrade
 	$(BIN)/lti-tool course-maps load
-	DEV_PLATFORM=$${DEV_PLATFORM:-1} $(BIN)/lti-tool serve --port $(PORT)
+	DEVELOPMENT=$${DEVELOPMENT:-1} DEV_PLATFORM=$${DEV_PLATFORM:-1} $(BIN)/lti-tool serve --port $(PORT)
 
 # Headless Chromium for the browser tests comes from Debian (Playwright cannot download browsers here).
 chromium:

@@ -33,6 +33,14 @@ class Settings:
     base_url: str
     dev_platform: bool
     session_cookie_secure: bool
+    # Development mode (``make run``): platform URLs may be plain http:// and loopback/private hosts.
+    development: bool = False
+    # LMS (institution/system) administrators get designer rights in every course only when this is on.
+    lms_admins_are_designers: bool = False
+    # The most a learner may keep in uploaded artifacts in one course.
+    learner_quota_bytes: int = 500 * 1024 * 1024
+    # Origins besides the registered platforms' that may frame the tool (Content-Security-Policy).
+    frame_ancestors: tuple[str, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -47,6 +55,7 @@ class Settings:
         secret = env.get("SECRET_KEY") or _instance_secret(instance_path)
         port = env.get("PORT", "5000")
         base_url = (env.get("BASE_URL") or f"http://127.0.0.1:{port}").rstrip("/")
+        development = _bool(env.get("DEVELOPMENT"), False)
         return cls(
             instance_path=instance_path,
             database_url=env.get("DATABASE_URL") or f"sqlite:///{instance_path / 'lti_tool.sqlite3'}",
@@ -57,9 +66,13 @@ class Settings:
             upload_dir=Path(env.get("UPLOAD_DIR") or instance_path / "uploads"),
             max_upload_bytes=int(env.get("MAX_UPLOAD_MB", "50")) * 1024 * 1024,
             base_url=base_url,
-            dev_platform=_bool(env.get("DEV_PLATFORM"), False),
+            dev_platform=_bool(env.get("DEV_PLATFORM"), development),
             # Inside an LMS iframe the session cookie must be SameSite=None; Secure, which needs HTTPS.
             session_cookie_secure=_bool(env.get("SESSION_COOKIE_SECURE"), base_url.startswith("https://")),
+            development=development,
+            lms_admins_are_designers=_bool(env.get("LMS_ADMINS_ARE_DESIGNERS"), False),
+            learner_quota_bytes=int(env.get("LEARNER_QUOTA_MB", "500")) * 1024 * 1024,
+            frame_ancestors=tuple((env.get("FRAME_ANCESTORS") or "").split()),
             extra={k: v for k, v in (overrides or {}).items() if not k.isupper()},
         )
 

@@ -115,6 +115,8 @@ def app_config(database_url: str, tmp_path: Path, **extra: object) -> dict[str, 
         "OUTBOX_SYNC": True,
         "WTF_CSRF_ENABLED": False,
         "BASE_URL": "http://tool.test",
+        # The test platforms serve plain http on 127.0.0.1; tests of production rules pass DEVELOPMENT="0".
+        "DEVELOPMENT": "1",
     }
     config.update(extra)
     return config
