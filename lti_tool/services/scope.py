@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from ..db.models import Context, Course, Membership
 from ..domain.definitions import CourseMap
 from .errors import CourseNotConfigured, NotFound
 from .map_versions import course_map_for_version
+
+# session.info key: the unit of work's transaction, and the (context, learner) pairs it locked.
+_LOCKED_LEARNERS = "locked_learners"
 
 
 def context_course(session: Session, context_id: int) -> tuple[Context, CourseMap, int]:
@@ -25,18 +29,42 @@ def context_course(session: Session, context_id: int) -> tuple[Context, CourseMa
 
 
 def lock_learner(session: Session, context_id: int, user_id: int) -> Membership:
-    """Serialise every decision about one learner in one course (SELECT ... FOR UPDATE).
+    """Serialise every write about one learner in one course: their evidence, its decisions, their grants.
 
-    Two assessors approving a learner's last two credentials at the same instant would otherwise
-    each see only their own approval and neither would grant the stack's CEUs.
+    Call it first in the unit of work, before reading anything the write decides on: under READ COMMITTED
+    every later statement then sees what the previous holder of the lock committed (a second submit sees
+    "submitted"; two assessors approving the last two credentials see each other's approval). PostgreSQL:
+    ``SELECT ... FOR UPDATE`` on the learner's ``memberships`` row, which is created first if missing
+    (``ON CONFLICT DO NOTHING``, so two first writers still queue on one row). SQLite: the same statements
+    lock nothing; ``transaction()`` already holds the database's write lock from ``BEGIN IMMEDIATE``.
     """
-    membership = session.scalar(
+    locked = (
         select(Membership)
         .where(Membership.context_id == context_id, Membership.user_id == user_id)
         .with_for_update()
     )
+    membership = session.scalar(locked)
     if membership is None:
-        membership = Membership(context_id=context_id, user_id=user_id, roles=[], source="evidence")
-        session.add(membership)
-        session.flush()
+        insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+        session.execute(
+            insert(Membership)
+            .values(context_id=context_id, user_id=user_id, roles=[], source="evidence")
+            .on_conflict_do_nothing(index_elements=["context_id", "user_id"])
+        )
+        membership = session.scalars(locked).one()
+    transaction = session.get_transaction()
+    held = session.info.get(_LOCKED_LEARNERS)
+    if held is None or held[0] is not transaction:
+        learners: set[tuple[int, int]] = set()
+        held = session.info[_LOCKED_LEARNERS] = (transaction, learners)
+    held[1].add((context_id, user_id))
     return membership
+
+
+def require_learner_lock(session: Session, context_id: int, user_id: int) -> None:
+    """Refuse a write to a learner's evidence whose unit of work did not start with ``lock_learner``."""
+    held = session.info.get(_LOCKED_LEARNERS)
+    if held is None or held[0] is not session.get_transaction() or (context_id, user_id) not in held[1]:
+        raise RuntimeError(
+            "A write to a learner's evidence must call lock_learner() first in its transaction."
+        )
