@@ -205,12 +205,14 @@ def _bench_database(args: argparse.Namespace, database_url: str, kind: str, work
         auth_token_url=platform.issuer + "/token",
         jwks_url=platform.jwks_url,
         deployment_ids=[DEPLOYMENT_ID],
+        development=True,
     )
     db.dispose()
     env = dict(
         os.environ,
         DATABASE_URL=database_url,
         BASE_URL=ours,
+        DEVELOPMENT="1",  # the bench platform serves plain http on 127.0.0.1
         SECRET_KEY="bench-secret-" + os.urandom(8).hex(),
         CELERY_BROKER_URL="",
         PYTHONPATH=str(ROOT),

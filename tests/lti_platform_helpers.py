@@ -142,6 +142,7 @@ class TestPlatform:
             name="Test Moodle",
             product_family="moodle",
             deployment_ids=[self.deployment_id],
+            development=True,
         )
 
     def login_form(self, login_hint: str = "4", **overrides: str) -> dict[str, str]:

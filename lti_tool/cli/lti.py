@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from ..config import Settings
 from ..db import Database
-from ..lti import keys, registrations
+from ..db.base import utcnow
+from ..lti import invites, keys, registrations
+from ..lti.url_policy import UnsafeUrl
 
 
 def _db() -> Database:
     db: Database = current_app.extensions["db"]
     return db
+
+
+def _settings() -> Settings:
+    settings: Settings = current_app.extensions["settings"]
+    return settings
 
 
 @click.group("platforms")
@@ -40,18 +50,22 @@ def add_platform(
     deployments: tuple[str, ...],
     name: str,
 ) -> None:
-    """Register (or update) a platform."""
-    info = registrations.save_platform(
-        _db(),
-        issuer=issuer,
-        client_id=client_id,
-        auth_login_url=auth_login_url,
-        auth_token_url=auth_token_url,
-        jwks_url=jwks_url,
-        auth_token_audience=auth_token_audience,
-        name=name,
-        deployment_ids=deployments,
-    )
+    """Register (or update) a platform. Its URLs must be https:// (http:// only in development mode)."""
+    try:
+        info = registrations.save_platform(
+            _db(),
+            issuer=issuer,
+            client_id=client_id,
+            auth_login_url=auth_login_url,
+            auth_token_url=auth_token_url,
+            jwks_url=jwks_url,
+            auth_token_audience=auth_token_audience,
+            name=name,
+            deployment_ids=deployments,
+            development=_settings().development,
+        )
+    except UnsafeUrl as exc:
+        raise click.ClickException(str(exc)) from exc
     click.echo(
         f"platform {info.id}: {info.issuer} client {info.client_id} "
         f"deployments {','.join(info.deployment_ids)}"
@@ -68,6 +82,51 @@ def list_platforms() -> None:
             f"{p.id}\t{p.issuer}\t{p.client_id}\t{state}\tdeployments={','.join(p.deployment_ids) or '-'}"
             f"\tjwks={p.jwks_url}"
         )
+
+
+@platforms_group.command("invite")
+@click.option("--hours", default=24.0, show_default=True, type=float, help="How long the invite is valid.")
+@click.option("--note", default="", help="Whom the invite is for (shown by `platforms invites`).")
+@with_appcontext
+def invite_platform(hours: float, note: str) -> None:
+    """Open Dynamic Registration for one platform: prints a one-time registration URL (last line).
+
+    Paste the URL into the LMS (Moodle: Manage tools -> Tool URL -> Add LTI Advantage; Canvas: an
+    LTI Registration key). The registration it makes is active at once; the URL then stops working."""
+    try:
+        invite = invites.create_invite(_db(), timedelta(hours=hours), note)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    base = _settings().base_url
+    click.echo(f"invite {invite.id} valid until {invite.expires_at.isoformat()} (one registration)")
+    click.echo(f"{base}/lti/register?{invites.INVITE_PARAM}={invite.token}")
+
+
+@platforms_group.command("invites")
+@with_appcontext
+def list_invites() -> None:
+    """List registration invites: open, used (with the platform they made) or expired."""
+    now = utcnow()
+    for i in invites.list_invites(_db()):
+        if i.platform_id is not None:
+            state = f"used platform={i.platform_id}"
+        elif i.used_at is not None:
+            state = "in use"
+        elif i.expires_at <= now:
+            state = "expired"
+        else:
+            state = "open"
+        click.echo(f"{i.id}\t{state}\texpires={i.expires_at.isoformat()}\t{i.note}")
+
+
+@platforms_group.command("revoke-invite")
+@click.argument("invite_id", type=int)
+@with_appcontext
+def revoke_invite(invite_id: int) -> None:
+    """End an unused invite now."""
+    if not invites.revoke_invite(_db(), invite_id):
+        raise click.ClickException(f"no unused invite {invite_id}")
+    click.echo(f"invite {invite_id} revoked")
 
 
 @platforms_group.group("deployments")

@@ -12,6 +12,9 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 
 log = logging.getLogger("lti_tool.serve")
+# The path without its query string and no Referer: the cookie-less session token (``lt``) travels in
+# query strings, and must not end up in access logs.
+ACCESS_LOG_FORMAT = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms "%(a)s" %({x-request-id}o)s'
 
 
 def start_outbox_timer(app: Flask, every: float = 15.0) -> threading.Event:
@@ -52,6 +55,7 @@ def serve_command(host: str, port: int, workers: int, threads: int) -> None:
                 "workers": workers,
                 "threads": threads,
                 "accesslog": "-",
+                "access_log_format": ACCESS_LOG_FORMAT,
                 "timeout": 60,
             }
             for key, value in options.items():

@@ -42,6 +42,10 @@ class OidcState(Base):
     deployment_id: Mapped[str | None] = mapped_column(String(255))
     target_link_uri: Mapped[str] = mapped_column(String(2048))
     storage: Mapped[str] = mapped_column(String(16), default="cookie")  # cookie | platform
+    # What the platform's login initiation carried: a launch whose state cookie did not come back
+    # offers to start the same login again in a new window (where the cookie works).
+    login_hint: Mapped[str | None] = mapped_column(Text)
+    lti_message_hint: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime] = mapped_column()
     used_at: Mapped[datetime | None] = mapped_column()
@@ -92,3 +96,19 @@ class DeepLinkResponse(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     responded_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime] = mapped_column()
+
+
+class RegistrationInvite(Base):
+    """An operator's consent to one Dynamic Registration (``lti-tool platforms invite``): a one-time,
+    expiring token carried in the registration URL. Only its SHA-256 is stored. ``used_at`` is claimed by
+    the registration that uses it and released again if that registration fails."""
+
+    __tablename__ = "registration_invites"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    note: Mapped[str] = mapped_column(String(255), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()
+    used_at: Mapped[datetime | None] = mapped_column()
+    platform_id: Mapped[int | None] = mapped_column(ForeignKey("platforms.id", ondelete="SET NULL"))

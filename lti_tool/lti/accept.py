@@ -53,12 +53,16 @@ def accept_launch(
     state: str,
     state_cookie: str | None = None,
     now: datetime | None = None,
+    *,
+    admins_are_designers: bool = False,
+    storage_confirmed: bool = False,
 ) -> tuple[VerifiedLaunch, LaunchRecord]:
     """Verify and record a launch in one transaction; raises LtiRefused (nothing written) when refused.
 
     The platform's key comes from process memory. When it is not there (first launch of this process,
     expired set, rotated kid) the transaction is rolled back, the key is fetched outside it (never holding
-    a write lock across HTTP), and the launch runs again with that key.
+    a write lock across HTTP), and the launch runs again with that key. ``admins_are_designers`` is the
+    LMS_ADMINS_ARE_DESIGNERS setting (``roles.map_roles``).
     """
     fetched: dict[tuple[int, str, str], PyJWK] = {}
 
@@ -72,7 +76,16 @@ def accept_launch(
         try:
             with db.transaction() as session:
                 when = now or utcnow()
-                verified = verify_launch(session, key_lookup, id_token, state, state_cookie, when)
+                verified = verify_launch(
+                    session,
+                    key_lookup,
+                    id_token,
+                    state,
+                    state_cookie,
+                    when,
+                    admins_are_designers=admins_are_designers,
+                    storage_confirmed=storage_confirmed,
+                )
                 try:
                     return verified, record_launch(session, facts_of(verified), when)
                 except NonceReplayed:

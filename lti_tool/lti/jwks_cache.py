@@ -25,6 +25,7 @@ from ..db import Database
 from ..db.base import utcnow
 from ..db.lti_models import PlatformKeySet
 from .errors import LtiRefused
+from .url_policy import check_platform_url
 
 log = logging.getLogger("lti_tool.lti")
 
@@ -48,6 +49,8 @@ class PlatformKeyCache:
     db: Database
     min_refresh_seconds: float = 5.0
     timeout: float = 5.0
+    # Development mode allows http:// and local key set URLs (url_policy); otherwise they are refused.
+    development: bool = False
     # JWKS documents served by this very process (the development platform): read in-process so a
     # single-worker server does not wait on itself.
     local_sources: dict[str, LocalSource] = field(default_factory=dict)
@@ -113,8 +116,12 @@ class PlatformKeyCache:
             if jwks_url in self.local_sources:
                 document = self.local_sources[jwks_url]()
             else:
+                check_platform_url(jwks_url, "key set URL", development=self.development)
                 response = self._http.get(
-                    jwks_url, timeout=self.timeout, headers={"Accept": "application/json"}
+                    jwks_url,
+                    timeout=self.timeout,
+                    headers={"Accept": "application/json"},
+                    allow_redirects=False,
                 )
                 response.raise_for_status()
                 document = response.json()

@@ -18,10 +18,12 @@ from ..db.base import utcnow
 from ..db.lti_models import DeepLinkResponse, OidcState, UsedNonce
 from .errors import LtiRefused
 from .registrations import REGISTRATIONS_OF_CLIENT, REGISTRATIONS_OF_ISSUER
+from .url_policy import UnsafeUrl, check_platform_url
 
 STATE_LIFETIME = timedelta(minutes=10)
 STATE_COOKIE_PREFIX = "lti1p3-state-"
 PURGE_PROBABILITY = 0.01
+MAX_HINT_LENGTH = 4096
 
 
 # Built once: building statements per request cost more than running them.
@@ -42,8 +44,13 @@ def origin(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
-def start_login(db: Database, base_url: str, params: Mapping[str, str]) -> LoginResult:
-    """Validate a login initiation (GET query or POST form) and record its state and nonce."""
+def start_login(
+    db: Database, base_url: str, params: Mapping[str, str], *, development: bool = False
+) -> LoginResult:
+    """Validate a login initiation (GET query or POST form) and record its state and nonce.
+
+    The browser is sent to the registration's authorization endpoint, which must pass the URL policy
+    (a registration stored before the policy, or edited by hand, is refused here when used)."""
     issuer = (params.get("iss") or "").strip()
     login_hint = params.get("login_hint") or ""
     target_link_uri = params.get("target_link_uri") or ""
@@ -54,6 +61,8 @@ def start_login(db: Database, base_url: str, params: Mapping[str, str]) -> Login
         raise LtiRefused("iss", "lti_login_missing_iss", "The login request names no platform (iss).")
     if not login_hint:
         raise LtiRefused("login_hint", "lti_login_missing_hint", "The login request has no login_hint.")
+    if len(login_hint) > MAX_HINT_LENGTH or len(params.get("lti_message_hint") or "") > MAX_HINT_LENGTH:
+        raise LtiRefused("login_hint", "lti_login_hint_too_long", "The login request's hints are too long.")
     if origin(target_link_uri) != origin(base_url) or not target_link_uri.startswith(base_url + "/"):
         raise LtiRefused(
             "target_link_uri",
@@ -80,6 +89,15 @@ def start_login(db: Database, base_url: str, params: Mapping[str, str]) -> Login
                 + (f" (client id {client_id})." if client_id else "."),
             )
         platform_id, platform_client_id, auth_login_url, _jwks_url, known_deployment = candidates[0]
+        try:
+            check_platform_url(auth_login_url, "authorization endpoint", development=development)
+        except UnsafeUrl as exc:
+            raise LtiRefused(
+                "registration",
+                "lti_platform_url",
+                f"The registration of {issuer} is not usable: {exc} Ask the tool's operator to correct it.",
+                403,
+            ) from None
         if deployment_id is not None and known_deployment is None:
             raise LtiRefused(
                 "deployment_id",
@@ -95,6 +113,8 @@ def start_login(db: Database, base_url: str, params: Mapping[str, str]) -> Login
                 "deployment_id": deployment_id,
                 "target_link_uri": target_link_uri,
                 "storage": "platform" if storage_target else "cookie",
+                "login_hint": login_hint,
+                "lti_message_hint": params.get("lti_message_hint") or None,
                 "created_at": now,
                 "expires_at": now + STATE_LIFETIME,
             },

@@ -17,6 +17,7 @@ from sqlalchemy import and_, bindparam, select
 from ..db import Database
 from ..db.models import Deployment, Platform
 from . import keys
+from .url_policy import check_platform_url
 
 _PLATFORMS, _DEPLOYMENTS = Platform.__table__, Deployment.__table__
 
@@ -58,6 +59,15 @@ class PlatformInfo:
     product_family: str
     active: bool
     deployment_ids: tuple[str, ...]
+
+
+def check_registration_urls(urls: dict[str, str | None], *, development: bool) -> None:
+    """Raise UnsafeUrl for the first URL of a registration that the URL policy refuses.
+    ``auth_token_audience`` may be any string (Canvas and others use a URL; it is only compared)."""
+    for field, url in urls.items():
+        if field == "auth_token_audience" and (url is None or not url.startswith(("http:", "https:"))):
+            continue
+        check_platform_url(url, field, development=development)
 
 
 def _info(platform: Platform, deployment_ids: list[str]) -> PlatformInfo:
@@ -124,8 +134,22 @@ def save_platform(
     auth_token_audience: str | None = None,
     product_family: str = "",
     deployment_ids: tuple[str, ...] | list[str] = (),
+    development: bool = False,
 ) -> PlatformInfo:
-    """Create or update a registration (issuer + client id) and add the given deployments."""
+    """Create or update a registration (issuer + client id) and add the given deployments.
+
+    Every URL must pass ``url_policy.check_platform_url`` (https://, a public host; http:// and local hosts
+    only in development): raises UnsafeUrl naming the field otherwise."""
+    check_registration_urls(
+        {
+            "issuer": issuer,
+            "auth_login_url": auth_login_url,
+            "auth_token_url": auth_token_url,
+            "jwks_url": jwks_url,
+            "auth_token_audience": auth_token_audience,
+        },
+        development=development,
+    )
     with db.transaction() as session:
         platform = session.scalars(
             select(Platform).where(Platform.issuer == issuer, Platform.client_id == client_id)

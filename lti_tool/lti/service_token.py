@@ -24,6 +24,7 @@ from typing import Any
 
 import jwt
 import requests
+from flask import current_app
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
@@ -33,6 +34,7 @@ from ..db.lti_service_models import AccessToken
 from ..db.models import Platform
 from ..services.outbox import RetryLater
 from .keys import active_signing_key
+from .url_policy import UnsafeUrl, check_platform_url
 
 log = logging.getLogger("lti_tool.lti.services")
 
@@ -150,8 +152,20 @@ def invalidate(db: Database, platform_id: int, scopes: Iterable[str]) -> None:
         )
 
 
+def _development() -> bool:
+    """Development mode (http:// platforms allowed) as the running app is configured; off outside an app."""
+    try:
+        return bool(current_app.extensions["settings"].development)
+    except (RuntimeError, KeyError):
+        return False
+
+
 def request_token(db: Database, platform: Platform, scopes: list[str]) -> tuple[str, int]:
     """One client_credentials grant at the platform's token endpoint: (access_token, expires_in)."""
+    try:
+        check_platform_url(platform.auth_token_url, "token endpoint", development=_development())
+    except UnsafeUrl as exc:
+        raise ServiceError(f"platform {platform.id}: {exc}") from exc
     kid, private_key_pem = active_signing_key(db)
     audience = platform.auth_token_audience or platform.auth_token_url
     form = {
@@ -161,7 +175,11 @@ def request_token(db: Database, platform: Platform, scopes: list[str]) -> tuple[
         "scope": " ".join(scopes),
     }
     response = requests.post(
-        platform.auth_token_url, data=form, headers={"Accept": "application/json"}, timeout=HTTP_TIMEOUT
+        platform.auth_token_url,
+        data=form,
+        headers={"Accept": "application/json"},
+        timeout=HTTP_TIMEOUT,
+        allow_redirects=False,
     )
     raise_for_throttling(response, "token endpoint")
     body = parse_json_body(response)

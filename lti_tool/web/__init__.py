@@ -6,10 +6,15 @@ from flask import Flask
 
 
 def register_blueprints(app: Flask) -> None:
-    from . import errors
+    from . import converters, errors
+
+    converters.register(app)
     from .health import bp as health_bp
 
     errors.register(app)
+    from . import security_headers
+
+    security_headers.init_app(app)
     from markupsafe import Markup
 
     from . import auth

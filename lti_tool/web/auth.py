@@ -4,23 +4,35 @@ The actor is scoped to one platform, deployment, course (context) and user: ever
 through it, so nothing crosses courses. It lives in the Flask session (a SameSite=None; Secure cookie
 in production) and, for LMS iframes whose browser blocks third-party cookies, in a short-lived signed
 token carried in the URL (``lt``) that ``url()`` adds to every link and form action.
+
+Both end SESSION_MAX_SECONDS after the launch, and as soon as the course no longer gives the user a role
+the session holds (a newer launch or roster sync with fewer roles). The URL token also ends after
+TOKEN_IDLE_SECONDS unused; every page re-signs it. It is kept out of access logs (cli/serve.py) and
+Referer headers to other sites (Referrer-Policy: same-origin).
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from functools import wraps
 from typing import Any, TypeVar, cast
 
 from flask import abort, current_app, g, request, session, url_for
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
+from ..services import memberships
+from .context import db
+
 LEARNER = "learner"
 ASSESSOR = "assessor"
 DESIGNER = "designer"
 TOKEN_PARAM = "lt"
-TOKEN_MAX_AGE = 8 * 3600
+# The URL token slides: each page re-signs it, and one unused for TOKEN_IDLE_SECONDS is refused.
+TOKEN_IDLE_SECONDS = 3600
+# However active, a session (cookie or token) ends this long after its launch: open the tool again.
+SESSION_MAX_SECONDS = 8 * 3600
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -34,6 +46,10 @@ class Actor:
     name: str
     roles: frozenset[str]
     course_key: str | None = None
+    # When the launch signed this actor in (epoch seconds), and the origin of the page that framed it
+    # (the launch's launch_presentation.return_url), allowed to frame the tool's pages (CSP).
+    signed_in_at: int = field(default_factory=lambda: int(time.time()))
+    frame_origin: str | None = None
 
     def has(self, *roles: str) -> bool:
         return bool(self.roles & set(roles))
@@ -53,6 +69,8 @@ class Actor:
             name=str(data.get("name", "")),
             roles=frozenset(data.get("roles", ())),
             course_key=data.get("course_key"),
+            signed_in_at=int(data.get("signed_in_at") or 0),
+            frame_origin=data.get("frame_origin") or None,
         )
 
 
@@ -72,9 +90,18 @@ def sign_in(actor: Actor) -> str:
 
 def _from_token(token: str) -> Actor | None:
     try:
-        return Actor.from_dict(_serializer().loads(token, max_age=TOKEN_MAX_AGE))
+        return Actor.from_dict(_serializer().loads(token, max_age=TOKEN_IDLE_SECONDS))
     except (SignatureExpired, BadSignature, KeyError, ValueError, TypeError):
         return None
+
+
+def _still_valid(actor: Actor) -> bool:
+    """The session is younger than SESSION_MAX_SECONDS, and the course still gives the user every role
+    the launch gave: a newer launch (or roster) with fewer roles supersedes older sessions and tokens."""
+    if time.time() - actor.signed_in_at > SESSION_MAX_SECONDS:
+        return False
+    current = memberships.current_roles(db(), actor.context_id, actor.user_id)
+    return actor.roles <= current
 
 
 def current_actor_or_none() -> Actor | None:
@@ -84,12 +111,17 @@ def current_actor_or_none() -> Actor | None:
     token = request.args.get(TOKEN_PARAM) or request.form.get(TOKEN_PARAM)
     if token:
         actor = _from_token(token)
-        if actor is not None:
-            g.actor_token = token
+        if actor is not None and _still_valid(actor):
+            g.actor_token = _serializer().dumps(actor.to_dict())  # slides: a fresh idle period
+        else:
+            actor = None
     if actor is None and "actor" in session:
         try:
             actor = Actor.from_dict(session["actor"])
         except (KeyError, ValueError, TypeError):
+            actor = None
+        if actor is not None and not _still_valid(actor):
+            session.pop("actor", None)
             actor = None
     g.actor = actor
     return actor

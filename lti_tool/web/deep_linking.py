@@ -22,6 +22,7 @@ from ..domain.definitions import CourseMap
 from ..lti import keys
 from ..lti.ags import resource_id
 from ..lti.deep_linking_session import DeepLinkSettings, answered, current_deep_link, forget
+from ..lti.url_policy import UnsafeUrl, check_platform_url
 from ..services import course_maps
 from ..services.gradebook import CREDENTIAL, STACK
 from .auth import DESIGNER, Actor, current_actor, require_role
@@ -152,6 +153,13 @@ def respond() -> str:
         abort(400, f"Not in this course map: {', '.join(unknown)}.")
     if len(picked) > 1 and not dl.accept_multiple:
         abort(400, "The platform accepts one item here: pick a single stack or credential.")
+    try:
+        # The return URL came in the platform's signed launch; the browser is still only sent to a safe one.
+        check_platform_url(
+            dl.deep_link_return_url, "deep_link_return_url", development=settings().development
+        )
+    except UnsafeUrl as exc:
+        abort(400, f"The platform's deep-linking return address is not usable: {exc}")
     launch_url = settings().base_url + "/lti/launch"
     items = [content_item(by_value[p], course_key, launch_url) for p in dict.fromkeys(picked)]
     message = f"Micro-credential Stacks: {len(items)} item{'s' if len(items) != 1 else ''} selected"

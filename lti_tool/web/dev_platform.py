@@ -169,6 +169,8 @@ def ensure_registered() -> None:
             name="Development platform",
             product_family="dev-platform",
             deployment_ids=[DEV_DEPLOYMENT_ID],
+            # The tool's own origin, set by its operator: no invite, and http:// when served so.
+            development=True,
         )
     from ..services import course_maps
 

@@ -40,10 +40,10 @@ class _Forms(HTMLParser):
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         a = {k: v or "" for k, v in attrs}
-        if tag == "body" and "submit()" in a.get("onload", ""):
-            self.autosubmit = True
-        elif tag == "form":
+        if tag == "form":
             self.forms.append(Form(a.get("action", ""), a.get("method", "get").lower()))
+            # static/autopost.js submits a form marked data-autopost as soon as the page loads
+            self.autosubmit = self.autosubmit or "data-autopost" in a
         elif tag == "input" and self.forms and a.get("type") == "hidden":
             self.forms[-1].fields[a["name"]] = a.get("value", "")
         elif tag == "button" and self.forms:
@@ -157,7 +157,7 @@ def test_try_deep_linking_reaches_the_picker(dev_client: Any) -> None:
 
 
 def test_dev_platform_is_absent_when_off(database_url: str, tmp_path: Path) -> None:
-    app = create_app(app_config(database_url, tmp_path))
+    app = create_app(app_config(database_url, tmp_path, DEVELOPMENT="0"))
     client = app.test_client()
     assert client.get("/dev/platform").status_code == 404
     assert client.get("/dev/platform/").status_code == 404

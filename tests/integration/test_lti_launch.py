@@ -64,10 +64,22 @@ def test_login_redirects_to_the_platform_auth_endpoint_with_state_and_nonce(
     assert get_answer.status == 302 and get_answer.state != answer.state
 
 
-def test_state_cookie_is_samesite_none_and_secure(app: Any, platform: TestPlatform) -> None:
-    response = app.test_client().post("/lti/login", data=platform.login_form())
+def test_state_cookie_is_samesite_none_and_secure_over_https(
+    database_url: str, tmp_path: Path, platform: TestPlatform
+) -> None:
+    application = lti_app(database_url, tmp_path, SESSION_COOKIE_SECURE="1")
+    platform.register(application.extensions["db"])
+    response = application.test_client().post("/lti/login", data=platform.login_form())
     cookie = next(h for h in response.headers.getlist("Set-Cookie") if h.startswith("lti1p3-state-"))
     assert "Secure" in cookie and "SameSite=None" in cookie and "HttpOnly" in cookie
+    application.extensions["db"].dispose()
+
+
+def test_state_cookie_over_plain_http_is_lax_not_secure(app: Any, platform: TestPlatform) -> None:
+    """A development tool on http:// is launched from its own site: Lax works there, Secure would not."""
+    response = app.test_client().post("/lti/login", data=platform.login_form())
+    cookie = next(h for h in response.headers.getlist("Set-Cookie") if h.startswith("lti1p3-state-"))
+    assert "Secure" not in cookie and "SameSite=Lax" in cookie and "HttpOnly" in cookie
 
 
 def test_moodle_learner_launch_lands_on_learn_with_actor(app: Any, platform: TestPlatform) -> None:
@@ -166,13 +178,3 @@ def test_repeat_launches_update_rather_than_duplicate(app: Any, platform: TestPl
         assert _launch(client, platform, platform.moodle_claims).status_code == 303
     counts = row_counts(app.extensions["db"])
     assert (counts["users"], counts["contexts"], counts["memberships"], counts["used_nonces"]) == (1, 1, 1, 3)
-
-
-def test_cookieless_browser_gets_session_token_in_url(app: Any, platform: TestPlatform) -> None:
-    client = app.test_client()
-    answer = login(client, platform)
-    cookieless = app.test_client()  # the launch POST arrives without the third-party state cookie
-    token = platform.key.sign(platform.moodle_claims(answer.nonce))
-    response = cookieless.post("/lti/launch", data={"id_token": token, "state": answer.state})
-    assert response.status_code == 303
-    assert response.headers["Location"].startswith("/learn/?lt=")

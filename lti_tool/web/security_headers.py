@@ -1,0 +1,87 @@
+"""Security headers on every response: a Content-Security-Policy, nosniff, and a Referrer-Policy.
+
+- No inline script anywhere (every page's script is a file under static/), so ``script-src 'self'``.
+- ``frame-ancestors``: a page that shows a signed-in user's data or actions may be framed only by the
+  tool itself, by that user's platform (its issuer's and authorisation endpoint's origins), by the page that
+  launched it (the launch's ``return_url`` origin: Canvas frames tools on the school's host) and by the
+  origins in FRAME_ANCESTORS. Pages without a signed-in user (login hand-off, launch checks, registration,
+  errors) carry no actions a framing page could trick a user into, and must be framable by platforms not
+  known yet (Dynamic Registration runs in the new platform's frame): they allow any ancestor.
+- ``Referrer-Policy: same-origin``: the cookie-less session token in our URLs never reaches another site.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from flask import Flask, Response, current_app, g
+from sqlalchemy import select
+
+from ..db.models import Platform
+from ..lti.login import origin
+from .auth import Actor, current_actor_or_none
+from .context import db, settings
+
+_BASE_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; media-src 'self'; "
+    "object-src 'none'; base-uri 'none'"
+)
+ORIGINS_TTL_SECONDS = 30.0
+
+
+class _PlatformOrigins:
+    """Each platform's origins, cached for ORIGINS_TTL_SECONDS (a response must not wait on a query)."""
+
+    def __init__(self) -> None:
+        self._cache: dict[int, tuple[float, tuple[str, ...]]] = {}
+        self._lock = threading.Lock()
+
+    def of(self, platform_id: int) -> tuple[str, ...]:
+        now = time.monotonic()
+        hit = self._cache.get(platform_id)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        with db().read() as session:
+            row = session.execute(
+                select(Platform.issuer, Platform.auth_login_url).where(
+                    Platform.id == platform_id, Platform.active.is_(True)
+                )
+            ).first()
+        origins = tuple(dict.fromkeys(origin(u) for u in row if u)) if row else ()
+        with self._lock:
+            self._cache[platform_id] = (now + ORIGINS_TTL_SECONDS, origins)
+        return origins
+
+
+def _safe_source(value: str) -> bool:
+    """A CSP source expression we write ourselves: a scheme://host[:port] origin, nothing else."""
+    return "://" in value and not any(ch in value for ch in " ;,'\"\r\n")
+
+
+def frame_ancestors(actor: Actor | None) -> str:
+    if actor is None:
+        return "*"
+    cache: _PlatformOrigins = current_app.extensions["platform_origins"]
+    sources = ["'self'", *cache.of(actor.platform_id)]
+    if actor.frame_origin:
+        sources.append(actor.frame_origin)
+    sources.extend(settings().frame_ancestors)
+    return " ".join(dict.fromkeys(s for s in sources if s == "'self'" or _safe_source(s)))
+
+
+def init_app(app: Flask) -> None:
+    app.extensions["platform_origins"] = _PlatformOrigins()
+
+    @app.after_request
+    def _security_headers(response: Response) -> Response:
+        headers = response.headers
+        headers.setdefault("X-Content-Type-Options", "nosniff")
+        headers.setdefault("Referrer-Policy", "same-origin")
+        if "Content-Security-Policy" not in headers:
+            if "actor" in g or response.mimetype == "text/html":
+                ancestors = frame_ancestors(current_actor_or_none())
+            else:
+                ancestors = "'self'"  # files and JSON: only the tool's own pages embed them
+            headers["Content-Security-Policy"] = f"{_BASE_POLICY}; frame-ancestors {ancestors}"
+        return response
