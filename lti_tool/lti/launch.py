@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from jwt import PyJWK
 from jwt.algorithms import RSAAlgorithm
@@ -39,6 +40,30 @@ _VALIDATORS = {
 
 # (platform_id, jwks_url, kid) -> the platform's key, without I/O; raises KeyNotCached when a fetch is needed.
 KeyLookup = Callable[[int, str, str], PyJWK]
+
+
+@dataclass(frozen=True)
+class LoginAgain:
+    """What a new login for the same launch needs (the platform's login initiation, as it sent it)."""
+
+    issuer: str
+    client_id: str
+    deployment_id: str | None
+    target_link_uri: str
+    login_hint: str
+    lti_message_hint: str | None
+
+
+class StateNotConfirmed(Exception):
+    """A launch that verified, but whose state cookie did not come back (the browser blocks third-party
+    cookies). The server-side state alone does not show that this browser started the login (login CSRF),
+    so it is not accepted: with ``storage == "platform"`` the state must first be read back from the
+    platform's postMessage storage in this browser; otherwise the tool offers the login again in a new
+    window, where its cookie works. Raised inside the launch transaction, so the state stays unused."""
+
+    def __init__(self, storage: str, platform_origin: str, login: LoginAgain) -> None:
+        super().__init__(f"state not confirmed (storage={storage})")
+        self.storage, self.platform_origin, self.login = storage, platform_origin, login
 
 
 class KeyNotCached(Exception):
@@ -91,6 +116,11 @@ class VerifiedLaunch:
     def deep_linking_settings(self) -> dict[str, Any]:
         value = self.claims.get(c.DEEP_LINKING_SETTINGS)
         return value if isinstance(value, dict) else {}
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def _refuse(check: str, code: str, message: str) -> LtiRefused:
@@ -149,6 +179,9 @@ _STATE_COLUMNS = (
     _STATES.c.deployment_id,
     _STATES.c.target_link_uri,
     _STATES.c.expires_at,
+    _STATES.c.storage,
+    _STATES.c.login_hint,
+    _STATES.c.lti_message_hint,
 )
 
 
@@ -186,8 +219,18 @@ def verify_launch(
     state: str,
     state_cookie: str | None = None,
     now: datetime | None = None,
+    *,
+    admins_are_designers: bool = False,
+    storage_confirmed: bool = False,
 ) -> VerifiedLaunch:
-    """Check the launch in the caller's write transaction and consume its state; raise LtiRefused."""
+    """Check the launch in the caller's write transaction and consume its state; raise LtiRefused.
+
+    Without the state cookie the launch is accepted only when ``storage_confirmed`` (the state was read
+    back from the platform's storage in this browser); else StateNotConfirmed, after every other check.
+
+    Only course (context) roles give access; LMS administrators are designers when ``admins_are_designers``
+    (the LMS_ADMINS_ARE_DESIGNERS setting). See ``roles.map_roles``.
+    """
     if not id_token:
         raise _refuse("id_token", "lti_missing_id_token", "The launch carries no id_token.")
     if not state:
@@ -235,7 +278,7 @@ def verify_launch(
     platform = next((p for p in platforms if p.client_id == wanted), None)
     if platform is None:
         raise _refuse("aud", "lti_aud", "The launch token is not addressed to this tool's client id (aud).")
-    platform_id, client_id, _auth_login_url, jwks_url, deployment_pk = platform
+    platform_id, client_id, auth_login_url, jwks_url, deployment_pk = platform
 
     key = key_lookup(platform_id, jwks_url, kid)
     # The token was parsed once above; here its signature is checked over the exact bytes received, with
@@ -288,7 +331,7 @@ def verify_launch(
     lti_roles = verified.get(c.ROLES)
     if not isinstance(lti_roles, list):
         raise _refuse("roles", "lti_roles", "The launch carries no roles claim.")
-    roles = map_roles(lti_roles)
+    roles = map_roles(lti_roles, admins_are_designers=admins_are_designers)
     if not roles:
         raise _refuse("roles", "lti_roles", "Your role in this course does not give access to this tool.")
     try:
@@ -297,6 +340,19 @@ def verify_launch(
         raise _refuse("claims", "lti_claims", f"The launch is incomplete: {exc}.") from exc
     if not isinstance(verified.get(c.CONTEXT), dict) or not verified[c.CONTEXT].get("id"):
         raise _refuse("claims", "lti_context", "Open this tool from a course: the launch names no context.")
+    if state_cookie is None and not (storage_confirmed and stored.storage == "platform"):
+        raise StateNotConfirmed(
+            stored.storage,
+            _origin(auth_login_url),
+            LoginAgain(
+                issuer=str(issuer),
+                client_id=client_id,
+                deployment_id=stored.deployment_id,
+                target_link_uri=stored.target_link_uri,
+                login_hint=stored.login_hint or "",
+                lti_message_hint=stored.lti_message_hint,
+            ),
+        )
     return VerifiedLaunch(
         platform_id=platform_id,
         issuer=str(issuer),
