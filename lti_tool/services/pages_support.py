@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from ..db import Database
 from ..db.models import Artifact, Context, Grant, Submission
+from ..domain import uploads
 from ..storage import FileStore
 from . import assessment, evidence
 from .assessment import DecisionResult
@@ -39,7 +40,8 @@ def save_and_submit(
 class ArtifactFile:
     path: Path
     filename: str
-    content_type: str
+    content_type: str  # an accepted type as detected at upload; anything else application/octet-stream
+    inline: bool = False  # images, PDF and video are shown in the browser; everything else is a download
 
 
 def artifact_file(
@@ -60,10 +62,12 @@ def artifact_file(
     path = store.path(artifact.storage_key)
     if not path.is_file():
         raise NotFound("artifact_missing", "The file for this artifact is no longer in storage.")
+    content_type = uploads.served_content_type(artifact.content_type)
     return ArtifactFile(
         path=path,
-        filename=artifact.filename or f"artifact-{artifact.id}",
-        content_type=artifact.content_type or "application/octet-stream",
+        filename=uploads.clean_filename(artifact.filename or f"artifact-{artifact.id}"),
+        content_type=content_type,
+        inline=uploads.served_inline(content_type),
     )
 
 

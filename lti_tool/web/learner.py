@@ -13,6 +13,7 @@ from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Response
 
+from ..domain import uploads
 from ..domain.ceu import ceus_for_hours
 from ..services import evidence, pages_support
 from ..services.errors import CourseNotConfigured, EvidenceIncomplete, NotFound, ServiceError
@@ -35,9 +36,18 @@ NOTICES = {
 }
 
 
+# Refusals of an upload that have an HTTP status of their own.
+UPLOAD_STATUS = {"upload_too_large": 413, "quota_exceeded": 413, "unsupported_file_type": 415}
+
+
 @bp.context_processor
 def _helpers() -> dict[str, Any]:
-    return {"ceus_for_hours": ceus_for_hours}
+    return {
+        "ceus_for_hours": ceus_for_hours,
+        "accepts_files": uploads.accepts_files,
+        "accepted_files": uploads.describe_accepted,
+        "accept_attribute": uploads.accept_attribute,
+    }
 
 
 # A service's refusal that no view handles itself becomes a page: the friendly "not set up yet" page, or an
@@ -185,6 +195,7 @@ def add_artifact(key: str) -> Any:
                 cast(BinaryIO, upload.stream),
                 settings().max_upload_bytes,
                 label,
+                quota_bytes=settings().learner_quota_bytes,
             )
         elif link:
             evidence.add_link_artifact(
@@ -196,18 +207,18 @@ def add_artifact(key: str) -> Any:
         if _page_level(exc):
             raise
         view = evidence.open_submission(db(), actor.context_id, actor.user_id, key)
-        return _render_credential(
-            view, status=413 if exc.code == "upload_too_large" else exc.status, error=exc.message
-        )
+        return _render_credential(view, status=UPLOAD_STATUS.get(exc.code, exc.status), error=exc.message)
     return redirect(url("learner.credential", key=key, notice="artifact_added"), 303)
 
 
-@bp.post("/credentials/<key>/artifacts/<int:artifact_id>/remove")
+@bp.post("/credentials/<key>/artifacts/<id:artifact_id>/remove")
 @require_role(LEARNER)
 def remove_artifact(key: str, artifact_id: int) -> Any:
     actor = current_actor()
     try:
-        evidence.remove_artifact(db(), actor.context_id, actor.user_id, key, artifact_id)
+        evidence.remove_artifact(
+            db(), actor.context_id, actor.user_id, key, artifact_id, FileStore(settings().upload_dir)
+        )
     except ServiceError as exc:
         if _page_level(exc):
             raise
@@ -216,7 +227,7 @@ def remove_artifact(key: str, artifact_id: int) -> Any:
     return redirect(url("learner.credential", key=key, notice="artifact_removed"), 303)
 
 
-@bp.get("/artifacts/<int:artifact_id>")
+@bp.get("/artifacts/<id:artifact_id>")
 @require_role(LEARNER, ASSESSOR, DESIGNER)
 def artifact(artifact_id: int) -> Response | Any:
     """An uploaded file, for its owner and for the assessors and designers of the same course."""
@@ -229,9 +240,15 @@ def artifact(artifact_id: int) -> Response | Any:
         actor.has(ASSESSOR, DESIGNER),
         artifact_id,
     )
-    # Always a download: an uploaded HTML or SVG file must never run as a page of the tool.
+    # Served as the type its content was recognised as at upload (HTML, SVG and scripts are never accepted);
+    # only images, PDF and video open in the browser, everything else is a download. nosniff: the browser
+    # never second-guesses the type.
     response = send_file(
-        found.path, mimetype=found.content_type, as_attachment=True, download_name=found.filename, max_age=0
+        found.path,
+        mimetype=found.content_type,
+        as_attachment=not found.inline,
+        download_name=found.filename,
+        max_age=0,
     )
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Cache-Control"] = "private, no-store"

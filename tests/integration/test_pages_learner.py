@@ -145,7 +145,9 @@ def test_upload_a_file_and_a_link_then_remove_one(scene: Scene) -> None:
     download = scene.client.get(f"/learn/artifacts/{labels['Exit tickets'].id}")
     assert download.status_code == 200
     assert download.data == b"%PDF-1.4 work"
-    assert download.headers["Content-Disposition"].startswith("attachment")
+    # recognised as a PDF by its content: shown in the browser, never sniffed as anything else
+    assert download.mimetype == "application/pdf"
+    assert download.headers["Content-Disposition"].startswith("inline")
     assert download.headers["X-Content-Type-Options"] == "nosniff"
 
     removed = scene.client.post(f"/learn/credentials/{CRED}/artifacts/{labels['Profile A'].id}/remove")
