@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -264,5 +265,6 @@ def init_app(app: Flask) -> None:
 
     outbox.register_handler(TOPIC_CREDENTIAL, handle_credential_message)
     outbox.register_handler(TOPIC_STACK, handle_stack_message)
-    roster.set_member_source(nrps.fetch_members)
+    admins_are_designers = bool(app.extensions["settings"].lms_admins_are_designers)
+    roster.set_member_source(partial(nrps.fetch_members, admins_are_designers=admins_are_designers))
     app.extensions["lti_ags"] = True

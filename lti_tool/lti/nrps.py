@@ -16,14 +16,16 @@ MEDIA_MEMBERSHIPS = "application/vnd.ims.lti-nrps.v2.membershipcontainer+json"
 MAX_PAGES = 500
 
 
-def _member(raw: dict[str, Any]) -> RosterMember | None:
+def _member(raw: dict[str, Any], admins_are_designers: bool = False) -> RosterMember | None:
     user_id = raw.get("user_id")
     if not user_id:
         return None
-    roles = raw.get("roles") or []
+    roles = raw.get("roles")
+    if not isinstance(roles, list):
+        roles = []
     return RosterMember(
         user_id=str(user_id),
-        roles=tuple(sorted(map_roles(r for r in roles if isinstance(r, str)))),
+        roles=tuple(sorted(map_roles(roles, admins_are_designers=admins_are_designers))),
         status=str(raw.get("status") or "Active"),
         name=str(
             raw.get("name") or " ".join(p for p in (raw.get("given_name"), raw.get("family_name")) if p)
@@ -32,8 +34,14 @@ def _member(raw: dict[str, Any]) -> RosterMember | None:
     )
 
 
-def fetch_members(db: Database, platform_id: int, memberships_url: str) -> list[RosterMember]:
-    """Every member on every page. A user listed twice (paging over a changing roster) counts once."""
+def fetch_members(
+    db: Database, platform_id: int, memberships_url: str, *, admins_are_designers: bool = False
+) -> list[RosterMember]:
+    """Every member on every page. A user listed twice (paging over a changing roster) counts once.
+
+    Roles are mapped as for launches (``roles.map_roles``): only course roles count, and LMS administrators
+    are designers only with ``admins_are_designers`` (the LMS_ADMINS_ARE_DESIGNERS setting).
+    """
     members: dict[str, RosterMember] = {}
     url: str | None = memberships_url
     seen_urls: set[str] = set()
@@ -45,7 +53,7 @@ def fetch_members(db: Database, platform_id: int, memberships_url: str) -> list[
         body = parse_json_body(response)
         raw_members = body.get("members", []) if isinstance(body, dict) else []
         for raw in raw_members:
-            member = _member(raw) if isinstance(raw, dict) else None
+            member = _member(raw, admins_are_designers) if isinstance(raw, dict) else None
             if member is not None:
                 members[member.user_id] = member
         nxt = response.links.get("next")

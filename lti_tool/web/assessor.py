@@ -64,13 +64,13 @@ def _render_review(
     )
 
 
-@bp.get("/submissions/<int:submission_id>")
+@bp.get("/submissions/<id:submission_id>")
 @require_role(ASSESSOR)
 def review(submission_id: int) -> Any:
     return _render_review(submission_id)
 
 
-@bp.post("/submissions/<int:submission_id>")
+@bp.post("/submissions/<id:submission_id>")
 @require_role(ASSESSOR)
 def decide(submission_id: int) -> Any:
     actor = current_actor()

@@ -255,7 +255,7 @@ def _line_item(context_id: str, item_id: int) -> DevLineItem:
     return item
 
 
-@bp.get("/ags/<context_id>/lineitems/<int:item_id>/lineitem")
+@bp.get("/ags/<context_id>/lineitems/<id:item_id>/lineitem")
 def lineitem(context_id: str, item_id: int) -> Response:
     _require_token(SCOPE_LINEITEM, SCOPE_LINEITEM_READONLY)
     return _json(_lineitem_json(_line_item(context_id, item_id)), content_type=MEDIA_LINEITEM)
@@ -268,7 +268,7 @@ def _number(value: Any) -> float | None:
         return None
 
 
-@bp.post("/ags/<context_id>/lineitems/<int:item_id>/lineitem/scores")
+@bp.post("/ags/<context_id>/lineitems/<id:item_id>/lineitem/scores")
 def scores(context_id: str, item_id: int) -> Response:
     _require_token(SCOPE_SCORE)
     if request.mimetype != MEDIA_SCORE:
