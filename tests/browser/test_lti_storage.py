@@ -38,6 +38,7 @@ PLATFORM_PAGE = """<!doctype html>
   window.ltiStore = {};
   window.ltiMessages = [];
   var toolOrigin = %(tool_origin)s;
+  var forget = %(forget)s;  // a storage that does not hold this login's state (another browser's login)
   window.addEventListener("message", function (event) {
     if (event.origin !== toolOrigin) return;
     var m = event.data || {};
@@ -49,7 +50,7 @@ PLATFORM_PAGE = """<!doctype html>
       reply.value = m.value;
     } else if (m.subject === "lti.get_data") {
       reply.subject = "lti.get_data.response";
-      reply.value = window.ltiStore[event.origin + "|" + m.key];
+      reply.value = forget ? undefined : window.ltiStore[event.origin + "|" + m.key];
     } else {
       return;
     }
@@ -101,7 +102,8 @@ def world(sqlite_template: Path, tmp_path: Path) -> Iterator[tuple[str, str, Any
             + "/lti/login?"
             + urlencode(platform.login_form(target_link_uri=launch_url, lti_storage_target="_parent"))
         )
-        html = PLATFORM_PAGE % {"login_url": login, "tool_origin": json.dumps(tool_url)}
+        forget = "true" if request.args.get("forget") else "false"
+        html = PLATFORM_PAGE % {"login_url": login, "tool_origin": json.dumps(tool_url), "forget": forget}
         return Response(html, content_type="text/html; charset=utf-8")
 
     def authorize(request: Request) -> Response:
@@ -156,6 +158,8 @@ def test_launch_in_cross_site_iframe_with_third_party_cookies_blocked(
         messages = page.evaluate("window.ltiMessages")
         assert any(m.startswith("lti.put_data:state_") for m in messages), messages
         assert any(m.startswith("lti.put_data:nonce_") for m in messages), messages
+        # without the cookie, the launch was accepted only after the state was read back from storage
+        assert any(m.startswith("lti.get_data:state_") for m in messages), messages
         store = page.evaluate("window.ltiStore")
         assert any(key.startswith(tool_url + "|state_") for key in store), store
         # the browser kept no cookie of the tool (third-party in this page)
@@ -170,3 +174,40 @@ def test_launch_in_cross_site_iframe_with_third_party_cookies_blocked(
     with app.extensions["db"].read() as session:
         state = session.scalars(select(OidcState)).one()
         assert state.storage == "platform" and state.used_at is not None
+
+
+@pytest.mark.browser
+def test_cookieless_launch_is_not_accepted_when_platform_storage_lacks_the_state(
+    world: tuple[str, str, Any, TestPlatform], browser: Any
+) -> None:
+    """Login CSRF: a launch whose state this browser's platform storage does not hold is not accepted;
+    the page offers a new window instead, and no session starts."""
+    tool_url, platform_url, app, _platform = world
+    profile = Path(tempfile.mkdtemp(prefix="chromium-3pc-blocked-"))
+    (profile / "Default").mkdir()
+    (profile / "Default" / "Preferences").write_text(
+        json.dumps({"profile": {"block_third_party_cookies": True, "cookie_controls_mode": 1}})
+    )
+    context = browser.browser_type.launch_persistent_context(
+        str(profile), executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+    )
+    try:
+        page = context.new_page()
+        page.goto(platform_url + "/course?forget=1")
+        frame = page.frame(name="tool")
+        assert frame is not None
+        frame.wait_for_selector("#lti-reopen:not([hidden])", timeout=20000)
+        assert "Open the tool in a new window" in frame.locator("body").inner_text()
+        assert "/learn/" not in frame.url and "lt=" not in frame.url
+        messages = page.evaluate("window.ltiMessages")
+        assert any(m.startswith("lti.get_data:state_") for m in messages), messages
+    finally:
+        context.close()
+    shutil.rmtree(profile, ignore_errors=True)
+    from sqlalchemy import select
+
+    from lti_tool.db.lti_models import OidcState
+
+    with app.extensions["db"].read() as session:
+        state = session.scalars(select(OidcState)).one()
+        assert state.used_at is None  # nothing accepted

@@ -47,7 +47,8 @@ def dev(database_url: str, tmp_path: Path) -> Iterator[Dev]:
     app = create_app(app_config(database_url, tmp_path, BASE_URL=url, DEV_PLATFORM="1"))
     served = Served(app, port)
     try:
-        yield Dev(url, app.extensions["db"])
+        with app.app_context():  # services called from the test run in the app, as the worker runs them
+            yield Dev(url, app.extensions["db"])
     finally:
         served.close()
         app.extensions["db"].dispose()

@@ -45,6 +45,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from lti_tool import create_app
 from lti_tool.db import Database
 from lti_tool.db.models import Context, Membership, User
+from lti_tool.lti.invites import create_invite
 from lti_tool.services import assessment, outbox
 from lti_tool.services.course_maps import load_course_maps
 from lti_tool.services.roster import refresh_roster
@@ -470,7 +471,9 @@ def world(sqlite_url: str, tmp_path: Path) -> Iterator[World]:
     lms.course_key = load_course_maps(db, [scenario.LEARNING_DIFFERENCES])[0].course_key
     tool = Served(app, port)
     try:
-        yield World(tool_url, db, lms, requests.Session())
+        # Services called straight from the test run as the worker and the CLI run them: in the app's context.
+        with app.app_context():
+            yield World(tool_url, db, lms, requests.Session())
     finally:
         tool.close()
         assert lms.served is not None
@@ -496,6 +499,7 @@ def test_registration_launch_deep_linking_roster_and_gradebook(world: World) -> 
         params={
             "openid_configuration": lms.url("/.well-known/openid-configuration"),
             "registration_token": lms.registration_token,
+            "invite": create_invite(world.db).token,  # the operator opened registration
         },
     )
     assert page.status_code == 200, page.text[:2000]
@@ -611,6 +615,7 @@ def test_token_endpoint_refuses_replayed_jti_and_wrong_aud(world: World) -> None
         params={
             "openid_configuration": lms.url("/.well-known/openid-configuration"),
             "registration_token": lms.registration_token,
+            "invite": create_invite(world.db).token,  # the operator opened registration
         },
     )
     assert lms.registration is not None

@@ -42,6 +42,7 @@ def worker(sqlite_url: str, tmp_path: Path):  # type: ignore[no-untyped-def]
         DATABASE_URL=sqlite_url,
         CELERY_BROKER_URL=REDIS_URL,
         SECRET_KEY="worker-test",
+        DEVELOPMENT="1",  # its gradebook is a test platform on http://127.0.0.1
         FLASK_APP="lti_tool:create_app",
     )
     log = (tmp_path / "worker.log").open("w")
