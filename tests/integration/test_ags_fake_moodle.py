@@ -256,6 +256,14 @@ def seed_course(db: Database, moodle: FakeMoodle) -> Course:
         return Course(context.id, platform.id, learner.id)
 
 
+@pytest.fixture(autouse=True)
+def _in_the_app(app):  # type: ignore[no-untyped-def]
+    """Services called straight from these tests run in the app's context, as the worker runs them
+    (development mode lets them reach the platform on http://127.0.0.1)."""
+    with app.app_context():
+        yield
+
+
 @pytest.fixture
 def moodle(db: Database):  # type: ignore[no-untyped-def]
     fake = FakeMoodle(tool_jwks=lambda: public_jwks(db)).start()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from lti_tool.db import Database
@@ -11,6 +12,14 @@ from tests.integration import test_ags_fake_moodle
 from tests.integration.test_ags_fake_moodle import FakeMoodle, seed_course
 
 moodle = test_ags_fake_moodle.moodle  # the same fixture: a Moodle-shaped platform on 127.0.0.1
+
+
+@pytest.fixture(autouse=True)
+def _in_the_app(app):  # type: ignore[no-untyped-def]
+    """Services called straight from these tests run in the app's context, as the worker runs them
+    (development mode lets them reach the platform on http://127.0.0.1)."""
+    with app.app_context():
+        yield
 
 
 def member(user_id: str, name: str, role: str = "Learner", status: str = "Active") -> dict[str, object]:
