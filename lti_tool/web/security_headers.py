@@ -20,7 +20,7 @@ from sqlalchemy import select
 
 from ..db.models import Platform
 from ..lti.login import origin
-from .auth import Actor, current_actor_or_none
+from .auth import Actor
 from .context import db, settings
 
 _BASE_POLICY = (
@@ -79,9 +79,10 @@ def init_app(app: Flask) -> None:
         headers.setdefault("X-Content-Type-Options", "nosniff")
         headers.setdefault("Referrer-Policy", "same-origin")
         if "Content-Security-Policy" not in headers:
-            if "actor" in g or response.mimetype == "text/html":
-                ancestors = frame_ancestors(current_actor_or_none())
-            else:
-                ancestors = "'self'"  # files and JSON: only the tool's own pages embed them
+            # Files and JSON: only the tool's own pages embed them. A page that shows a user's data or
+            # actions looked the user up while it was built (g.actor); one that never did (login hand-off,
+            # launch checks, errors) shows nobody's.
+            html = response.mimetype == "text/html"
+            ancestors = frame_ancestors(g.get("actor")) if html else "'self'"
             headers["Content-Security-Policy"] = f"{_BASE_POLICY}; frame-ancestors {ancestors}"
         return response
