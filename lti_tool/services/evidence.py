@@ -557,3 +557,16 @@ def gradebook_payload(sub: Submission, credential: Credential, comment: str) -> 
         "comment": comment,
         "timestamp": utcnow().isoformat(),
     }
+
+
+def save_and_submit(
+    db: Database,
+    context_id: int,
+    user_id: int,
+    credential_key: str,
+    answers: dict[str, str],
+    reflections: dict[str, str],
+) -> SubmissionView:
+    """ "Submit for review": what was typed is saved first, so a refused submission loses nothing."""
+    save_draft(db, context_id, user_id, credential_key, answers, reflections)
+    return submit(db, context_id, user_id, credential_key)

@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Blueprint, render_template, request
 
-from ..services import assessment, pages_support
+from ..services import assessment, decision_reports
 from ..services.errors import Conflict, CourseNotConfigured, NotFound, ServiceError
 from .auth import ASSESSOR, current_actor, require_role
 from .context import db
@@ -77,7 +77,7 @@ def decide(submission_id: int) -> Any:
     scores = {k[len(SCORE_PREFIX) :]: v for k, v in request.form.items() if k.startswith(SCORE_PREFIX) and v}
     feedback = request.form.get("feedback", "")
     try:
-        report = pages_support.decide_and_report(
+        report = decision_reports.decide_and_report(
             db(), actor.context_id, submission_id, actor.user_id, scores, feedback
         )
     except NotFound as exc:

@@ -7,7 +7,7 @@ from typing import Any
 from flask import Blueprint, redirect, render_template, request
 
 from ..domain.ceu import ceus_for_hours
-from ..services import pages_support
+from ..services import designer_home
 from ..services.errors import ServiceError
 from ..services.progress import bind_course
 from .auth import DESIGNER, current_actor, require_role, url
@@ -24,7 +24,7 @@ NOTICES = {
 def _render(*, status: int = 200, message: str | None = None, error: str | None = None) -> Any:
     actor = current_actor()
     try:
-        home = pages_support.designer_home(db(), actor.context_id)
+        home = designer_home.designer_home(db(), actor.context_id)
     except ServiceError as exc:
         return error_response(exc.status, exc.code, exc.message)
     return (

@@ -15,7 +15,7 @@ from werkzeug.wrappers import Response
 
 from ..domain import uploads
 from ..domain.ceu import ceus_for_hours
-from ..services import evidence, pages_support
+from ..services import artifact_files, evidence
 from ..services.errors import CourseNotConfigured, EvidenceIncomplete, NotFound, ServiceError
 from ..services.evidence import SubmissionView
 from ..services.progress import learner_overview
@@ -135,7 +135,7 @@ def save(key: str) -> Any:
     submitting = request.form.get("action") == "submit"
     try:
         if submitting:
-            pages_support.save_and_submit(db(), actor.context_id, actor.user_id, key, answers, reflections)
+            evidence.save_and_submit(db(), actor.context_id, actor.user_id, key, answers, reflections)
         else:
             evidence.save_draft(db(), actor.context_id, actor.user_id, key, answers, reflections)
     except ServiceError as exc:
@@ -232,7 +232,7 @@ def remove_artifact(key: str, artifact_id: int) -> Any:
 def artifact(artifact_id: int) -> Response | Any:
     """An uploaded file, for its owner and for the assessors and designers of the same course."""
     actor = current_actor()
-    found = pages_support.artifact_file(
+    found = artifact_files.artifact_file(
         db(),
         FileStore(settings().upload_dir),
         actor.context_id,
