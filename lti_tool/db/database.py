@@ -208,6 +208,12 @@ class Database:
         with self.read_sessions() as session:
             yield session
 
+    @contextmanager
+    def read_connection(self) -> Iterator[Connection]:
+        """One or two read-only Core statements without an ORM session (what every page asks first)."""
+        with self.read_engine.connect() as conn:
+            yield conn
+
     def dispose(self) -> None:
         if self.checkpointer is not None:
             self.checkpointer.stop()
