@@ -1,9 +1,12 @@
-"""``lti-tool serve``: gunicorn on 127.0.0.1; embedded mode also drains the outbox on a timer."""
+"""``lti-tool serve``: gunicorn on 127.0.0.1; embedded mode also drains the outbox on a timer. A port that
+is taken (an earlier ``make run``) stops it with a clear message before it says it serves."""
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
+import socket
 import threading
 from typing import Any
 
@@ -35,9 +38,34 @@ def start_outbox_timer(app: Flask, every: float = 15.0) -> threading.Event:
     return stop
 
 
+def check_port(host: str, port: int) -> None:
+    """Bind the address once (as gunicorn will, with SO_REUSEADDR) and let go: a port in use, or an address
+    that is not this machine's, is a ClickException (exit 1) with what to do, before anything is printed."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(address)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise click.ClickException(
+                f"Port {port} on {host} is already in use (is the tool, or another server, running there "
+                f"already?). Stop it, or serve on another port: PORT={port + 1} make run, or "
+                f"lti-tool serve --port {port + 1}."
+            ) from None
+        if exc.errno == errno.EACCES:
+            raise click.ClickException(
+                f"Not allowed to serve on port {port} (ports below 1024 need privileges): choose another, "
+                "e.g. --port 5000."
+            ) from None
+        raise click.ClickException(f"Cannot serve on {host}:{port}: {exc.strerror or exc}.") from None
+
+
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=lambda: int(os.environ.get("PORT", "5000")), show_default="PORT or 5000")
+@click.option(
+    "--port", type=int, default=lambda: int(os.environ.get("PORT", "5000")), show_default="PORT or 5000"
+)
 @click.option("--workers", default=1, show_default=True, help="gunicorn worker processes")
 @click.option("--threads", default=8, show_default=True, help="threads per worker")
 @with_appcontext
@@ -72,6 +100,7 @@ def serve_command(host: str, port: int, workers: int, threads: int) -> None:
             return worker_app
 
     settings = app.extensions["settings"]
+    check_port(host, port)
     click.echo(
         f"Serving Micro-credential Stacks on http://{host}:{port} (database: {app.extensions['db'].dialect}, "
         f"tasks: {'in-process' if embedded else 'Celery worker'})"

@@ -83,7 +83,14 @@ class Context(Base):
     course_key: Mapped[str | None] = mapped_column(ForeignKey("courses.key"))
     memberships_url: Mapped[str | None] = mapped_column(String(1024))
     lineitems_url: Mapped[str | None] = mapped_column(String(1024))
+    # The scopes the last launch's AGS claim offered, space-separated; NULL before any (then the gradebook
+    # asks for lineitem + score, as it always did).
+    ags_scopes: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # A launch binds only an unbound course; when a placement's course_map parameter names another loaded
+    # map than the binding, the last such value (and when) is kept here to warn the course designer.
+    disagreeing_course_map: Mapped[str | None] = mapped_column(String(128))
+    disagreeing_course_map_at: Mapped[datetime | None] = mapped_column()
 
 
 class Membership(Base):
@@ -101,6 +108,24 @@ class Membership(Base):
     status: Mapped[str] = mapped_column(String(32), default="Active")
     source: Mapped[str] = mapped_column(String(16), default="launch")  # launch | roster
     last_launch_at: Mapped[datetime | None] = mapped_column()
+
+
+class CourseEditor(Base):
+    """A teacher the tool lets change what a course follows (its map, placements, editors): the course's
+    editors list (services/editors.py). A removed editor keeps the row, with ``removed_at``, so that a later
+    Deep Linking launch does not silently add them back."""
+
+    __tablename__ = "course_editors"
+    __table_args__ = (UniqueConstraint("context_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    context_id: Mapped[int] = mapped_column(ForeignKey("contexts.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    source: Mapped[str] = mapped_column(String(16))  # deep_linking | bound_map | added
+    added_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    added_at: Mapped[datetime] = mapped_column(default=utcnow)
+    removed_at: Mapped[datetime | None] = mapped_column()
+    removed_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
 
 # --- course maps, versioned ------------------------------------------------------------------------
@@ -164,6 +189,45 @@ class CredentialDef(Base):
     map_version_id: Mapped[int] = mapped_column(ForeignKey("course_map_versions.id", ondelete="CASCADE"))
     credential_key: Mapped[str] = mapped_column(String(128))
     title: Mapped[str] = mapped_column(String(255))
+
+
+class LearnerStackVersion(Base):
+    """The map version a learner is judged by for one stack: the one live at their first evidence action
+    on any of its credentials, until a course designer moves them on. No row: the live version."""
+
+    __tablename__ = "learner_stack_versions"
+    __table_args__ = (
+        UniqueConstraint("context_id", "user_id", "course_key", "stack_key"),
+        Index("ix_learner_stack_versions_context_version", "context_id", "map_version_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    context_id: Mapped[int] = mapped_column(ForeignKey("contexts.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    course_key: Mapped[str] = mapped_column(String(128))
+    stack_key: Mapped[str] = mapped_column(String(128))
+    map_version_id: Mapped[int] = mapped_column(ForeignKey("course_map_versions.id"))
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CourseMapUpload(Base):
+    """A new version of a course map a designer uploaded on the designer pages, checked and waiting for
+    their confirmation; ``published_version_id`` is set when it is published."""
+
+    __tablename__ = "course_map_uploads"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    context_id: Mapped[int] = mapped_column(ForeignKey("contexts.id", ondelete="CASCADE"))
+    course_key: Mapped[str] = mapped_column(String(128))
+    uploaded_by: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    filename: Mapped[str] = mapped_column(String(255))
+    document: Mapped[dict[str, Any]] = mapped_column(JSON)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    warnings: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    base_version_id: Mapped[int] = mapped_column(ForeignKey("course_map_versions.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    published_version_id: Mapped[int | None] = mapped_column(ForeignKey("course_map_versions.id"))
+    published_at: Mapped[datetime | None] = mapped_column()
 
 
 # --- evidence, assessment, grants --------------------------------------------------------------------

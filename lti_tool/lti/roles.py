@@ -14,10 +14,14 @@ Context roles (LTI 1.3 appendix A.2.3), matched without regard to case:
 What they give:
 
 - Learner, and every Learner sub-role -> learner;
-- Instructor, ContentDeveloper, Administrator (and the sub-roles naming themselves, e.g.
-  ``membership/Instructor#Instructor``) -> designer + assessor;
-- Instructor#TeachingAssistant (and its TeachingAssistant* variants), Instructor#Grader, and the
-  TeachingAssistant simple name -> assessor only;
+- ContentDeveloper, Administrator (and the sub-roles naming themselves, e.g.
+  ``membership/ContentDeveloper#ContentDeveloper``) -> designer + assessor (editing roles);
+- Instructor (and ``membership/Instructor#Instructor``), Instructor#TeachingAssistant (and its
+  TeachingAssistant* variants), Instructor#Grader, and the TeachingAssistant simple name -> assessor
+  (teaching roles). Moodle sends editing and non-editing teachers alike as Instructor, so Instructor alone
+  never gives designer: an Instructor designs when the course's editors list names them, which an
+  Instructor's Deep Linking request (``is_instructor``) adds them to (``services.editors``,
+  docs/decisions/0005-editing-and-teaching-roles.md);
 - Mentor (observers, parents), Manager, Member, Officer and every other sub-role -> nothing. A sub-role alone
   does not stand for its principal role: LTI has platforms send the principal role with it.
 
@@ -33,9 +37,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-LEARNER = "learner"
-ASSESSOR = "assessor"
-DESIGNER = "designer"
+from ..domain.roles import ASSESSOR, DESIGNER, LEARNER
+
+__all__ = ["ASSESSOR", "DESIGNER", "LEARNER", "is_instructor", "landing_role", "map_roles"]
 
 _NONE: frozenset[str] = frozenset()
 _LEARNER = frozenset({LEARNER})
@@ -49,7 +53,8 @@ _LTI11_CONTEXT = "urn:lti:role:ims/lis/"
 # Principal context roles (lower-cased) -> tool roles. Mentor, Manager, Member, Officer give nothing.
 _PRINCIPAL: dict[str, frozenset[str]] = {
     "learner": _LEARNER,
-    "instructor": _STAFF,
+    # A teaching role: editing rights come from the course's editors list (services.editors).
+    "instructor": _ASSESSOR,
     "contentdeveloper": _STAFF,
     "administrator": _STAFF,
     # Not in the LIS v2 vocabulary (there it is Instructor#TeachingAssistant), but an LTI 1.1 context role
@@ -127,6 +132,18 @@ def map_roles(lti_roles: Iterable[object], *, admins_are_designers: bool = False
         if context is not None:
             result |= _tool_roles(*context)
     return frozenset(result)
+
+
+def is_instructor(lti_roles: Iterable[object]) -> bool:
+    """Whether the roles hold the Instructor context role itself (not only a sub-role such as
+    Instructor#TeachingAssistant or Instructor#Grader): with a Deep Linking request, the sign that the
+    platform lets this person edit the course (Moodle offers "Select content" only to editing teachers)."""
+    for role in lti_roles:
+        if isinstance(role, str):
+            context = _context_role(role.strip().lower())
+            if context is not None and context[0] == "instructor" and context[1] in (None, "instructor"):
+                return True
+    return False
 
 
 def landing_role(roles: frozenset[str]) -> str | None:

@@ -4,22 +4,37 @@ launch rolls the transaction back and writes nothing; a replay loses on the stat
 the nonces' unique key.
 
 Each write is one statement (``INSERT ... ON CONFLICT ... RETURNING``), built once per dialect: a warm
-launch is one transaction of six statements, with no SELECT-then-INSERT round trips.
-Membership.roles holds the tool's roles (learner / assessor / designer), sorted.
+launch is one transaction of six statements, with no SELECT-then-INSERT round trips (a teacher's launch
+reads the course's editors list too: one more; a resource-link launch records its placement, one more:
+``services.placements``). Membership.roles holds the tool's roles (learner /
+assessor / designer) the course gives now, sorted: designer for a listed editor (``services.editors``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Executable, String, bindparam, func, literal, select, true
+from sqlalchemy import (
+    Connection,
+    Executable,
+    String,
+    and_,
+    bindparam,
+    case,
+    func,
+    literal,
+    select,
+    true,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from ..db.lti_models import UsedNonce
 from ..db.models import Context, Course, Membership, User
+from . import editors
+from .placements import PlacementFacts, record_placement
 
 
 class NonceReplayed(Exception):
@@ -42,6 +57,10 @@ class LaunchFacts:
     memberships_url: str | None
     lineitems_url: str | None
     roles: tuple[str, ...]
+    # An Instructor's Deep Linking request: the platform lets this person edit the course (services.editors).
+    deep_linking_instructor: bool = False
+    ags_scopes: str | None = None  # the AGS claim's scopes, sorted, space-separated; None without a claim
+    placement: PlacementFacts | None = None  # a resource-link launch's placement (services.placements)
 
 
 @dataclass(frozen=True)
@@ -50,6 +69,8 @@ class LaunchRecord:
     deployment_pk: int
     context_pk: int
     course_key: str | None
+    # The roles the course gives now: the platform's, plus designer for a listed editor (services.editors).
+    roles: frozenset[str] = frozenset()
 
 
 def _build(dialect: str) -> dict[str, Executable]:
@@ -78,8 +99,10 @@ def _build(dialect: str) -> dict[str, Executable]:
         index_elements=["platform_id", "sub"],
         set_={"name": user.excluded.name, "email": user.excluded.email},
     ).returning(User.__table__.c.id)
-    # The course is bound only when the course_map parameter names a loaded course; without one the
-    # context keeps the binding (and service URLs) it has.
+    # Which map a course follows is its designer's choice: a placement's course_map parameter (when it
+    # names a loaded course) binds only a course that is not bound yet, never rebinds one. When it names
+    # another map than the binding, the value and the time are kept so the designer's page warns.
+    # Without a parameter the context keeps the binding (and service URLs) it has.
     context = insert(Context.__table__).values(
         deployment_id=bindparam("deployment_pk"),
         context_id=bindparam("context_id"),
@@ -88,17 +111,30 @@ def _build(dialect: str) -> dict[str, Executable]:
         course_key=select(courses.c.key).where(courses.c.key == bindparam("course_map")).scalar_subquery(),
         memberships_url=bindparam("memberships_url"),
         lineitems_url=bindparam("lineitems_url"),
+        ags_scopes=bindparam("ags_scopes"),
         created_at=bindparam("now"),
     )
     ex = context.excluded
+    disagrees = and_(
+        ex.course_key.is_not(None),
+        contexts.c.course_key.is_not(None),
+        ex.course_key != contexts.c.course_key,
+    )
     context = context.on_conflict_do_update(
         index_elements=["deployment_id", "context_id"],
         set_={
             "title": ex.title,
             "label": ex.label,
-            "course_key": func.coalesce(ex.course_key, contexts.c.course_key),
+            "course_key": func.coalesce(contexts.c.course_key, ex.course_key),
+            "disagreeing_course_map": case(
+                (disagrees, ex.course_key), else_=contexts.c.disagreeing_course_map
+            ),
+            "disagreeing_course_map_at": case(
+                (disagrees, ex.created_at), else_=contexts.c.disagreeing_course_map_at
+            ),
             "memberships_url": func.coalesce(ex.memberships_url, contexts.c.memberships_url),
             "lineitems_url": func.coalesce(ex.lineitems_url, contexts.c.lineitems_url),
+            "ags_scopes": func.coalesce(ex.ags_scopes, contexts.c.ags_scopes),
         },
     ).returning(contexts.c.id, contexts.c.course_key)
     membership = insert(Membership.__table__).values(
@@ -171,7 +207,29 @@ def _statements(conn: Connection) -> dict[str, Executable]:
 
 
 def record_launch(session: Session, facts: LaunchFacts, now: datetime) -> LaunchRecord:
-    """The launch's writes, in the caller's transaction (after ``verify_launch`` consumed the state)."""
+    """The launch's writes, in the caller's transaction (after ``verify_launch`` consumed the state).
+
+    The membership stores the roles the course gives: a listed editor who teaches there designs, and an
+    Instructor's Deep Linking request joins the editors list (``services.editors``).
+    """
+    roles, joins = editors.launch_roles(
+        session,
+        platform_id=facts.platform_id,
+        deployment_pk=facts.deployment_pk,
+        context_id=facts.context_id,
+        sub=facts.sub,
+        roles=facts.roles,
+        deep_linking_instructor=facts.deep_linking_instructor,
+    )
+    record = _record_rows(session, replace(facts, roles=tuple(sorted(roles))), now)
+    if facts.placement is not None:
+        record_placement(session, record.context_pk, facts.placement, now)
+    if joins:
+        editors.join_by_deep_linking(session, record.context_pk, record.user_id, now)
+    return replace(record, roles=roles)
+
+
+def _record_rows(session: Session, facts: LaunchFacts, now: datetime) -> LaunchRecord:
     # Core statements on the session's connection: no ORM unit of work for rows we never load.
     conn = session.connection()
     stmts = _statements(conn)
@@ -193,6 +251,7 @@ def record_launch(session: Session, facts: LaunchFacts, now: datetime) -> Launch
                 "course_map": facts.course_map,
                 "memberships_url": facts.memberships_url,
                 "lineitems_url": facts.lineitems_url,
+                "ags_scopes": facts.ags_scopes,
                 "roles": sorted(facts.roles),
             },
         ).one()
@@ -230,6 +289,7 @@ def record_launch(session: Session, facts: LaunchFacts, now: datetime) -> Launch
             "course_map": facts.course_map,
             "memberships_url": facts.memberships_url,
             "lineitems_url": facts.lineitems_url,
+            "ags_scopes": facts.ags_scopes,
             "now": now,
         },
     ).one()

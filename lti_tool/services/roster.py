@@ -1,6 +1,7 @@
 """The course roster from the platform (NRPS), so the designer dashboard knows who has not started.
 
-Members are upserted as User + Membership rows. A membership first seen in the roster gets
+Members are upserted as User + Membership rows, with the roles a launch would store (the course's listed
+editors keep designer while they teach there: services/editors.py). A membership first seen in the roster gets
 source='roster'; one a launch already created keeps source='launch' and only has its roles and status
 refreshed. A roster member who has left the course is marked 'Deleted', never removed, so their evidence
 stays attached.
@@ -18,6 +19,8 @@ from sqlalchemy import select
 
 from ..db import Database
 from ..db.models import Context, Deployment, Membership, User
+from ..domain.roles import with_editing
+from .editors import listed_editor_ids
 from .errors import NotFound, ServiceError
 
 
@@ -88,6 +91,8 @@ def apply_roster(
             m.user_id: m
             for m in session.scalars(select(Membership).where(Membership.context_id == context_id))
         }
+        # Roles as launches store them: the platform's, plus designer for the course's listed editors.
+        listed = listed_editor_ids(session, context_id)
         for member in members:
             user = users.get(member.user_id)
             if user is None:
@@ -98,7 +103,7 @@ def apply_roster(
             else:
                 user.name = member.name or user.name
                 user.email = member.email or user.email
-            roles = sorted(set(member.roles))
+            roles = sorted(with_editing(member.roles, user.id in listed))
             membership = existing.get(user.id)
             if membership is None:
                 session.add(

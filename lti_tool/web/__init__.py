@@ -17,14 +17,19 @@ def register_blueprints(app: Flask) -> None:
     security_headers.init_app(app)
     from markupsafe import Markup
 
+    from ..domain.completion import describe_rule
     from . import auth
 
     app.jinja_env.globals.update(
         url=auth.url,
         token_field=lambda: Markup(auth.token_field()),
         current_actor=auth.current_actor_or_none,
+        stack_rule=describe_rule,  # one wording of a stack's rule for learner, designer and assessor pages
     )
     app.register_blueprint(health_bp)
+    from . import home
+
+    home.init_app(app)
     from .learner import bp as learner_bp
 
     app.register_blueprint(learner_bp)
@@ -34,6 +39,9 @@ def register_blueprints(app: Flask) -> None:
     from .designer import bp as designer_bp
 
     app.register_blueprint(designer_bp)
+    from .map_versions import bp as map_versions_bp
+
+    app.register_blueprint(map_versions_bp)
     from . import dev_platform, lti_views
 
     lti_views.init_app(app)

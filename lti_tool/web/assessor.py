@@ -1,24 +1,30 @@
-"""Assessor pages: the course's review queue, and one submission's evidence beside its rubric."""
+"""Assessor pages: the course's review queue, and one submission's evidence beside its rubric. A decision
+answers with a redirect to its result page (Post/Redirect/Get)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, redirect, render_template, request
 
 from ..services import assessment, decision_reports
 from ..services.errors import Conflict, CourseNotConfigured, NotFound, ServiceError
-from .auth import ASSESSOR, current_actor, require_role
+from .auth import ASSESSOR, current_actor, require_role, url
 from .context import db
-from .errors import error_response
+from .errors import error_response, wants_json
 
 bp = Blueprint("assessor", __name__, url_prefix="/assess")
 
 SCORE_PREFIX = "score-"
 
 
-def _not_configured(exc: CourseNotConfigured) -> tuple[str, int]:
-    return render_template("assessor/not_configured.html", message=exc.message), 409
+# Any assessor page of a course that has no course map yet: a "not set up yet" page (200) for people,
+# the stable JSON error for API clients.
+@bp.errorhandler(CourseNotConfigured)
+def _not_configured(exc: CourseNotConfigured) -> Any:
+    if wants_json():
+        return error_response(exc.status, exc.code, exc.message)
+    return render_template("assessor/not_configured.html"), 200
 
 
 @bp.get("/")
@@ -27,8 +33,8 @@ def queue() -> Any:
     actor = current_actor()
     try:
         items = assessment.review_queue(db(), actor.context_id)
-    except CourseNotConfigured as exc:
-        return _not_configured(exc)
+    except CourseNotConfigured:
+        raise
     except ServiceError as exc:
         return error_response(exc.status, exc.code, exc.message)
     return render_template("assessor/queue.html", items=items)
@@ -46,6 +52,8 @@ def _render_review(
     actor = current_actor()
     try:
         view, learner_name = assessment.review_detail(db(), actor.context_id, submission_id)
+    except CourseNotConfigured:
+        raise
     except ServiceError as exc:
         return error_response(exc.status, exc.code, exc.message)
     return (
@@ -77,9 +85,9 @@ def decide(submission_id: int) -> Any:
     scores = {k[len(SCORE_PREFIX) :]: v for k, v in request.form.items() if k.startswith(SCORE_PREFIX) and v}
     feedback = request.form.get("feedback", "")
     try:
-        report = decision_reports.decide_and_report(
-            db(), actor.context_id, submission_id, actor.user_id, scores, feedback
-        )
+        result = assessment.decide(db(), actor.context_id, submission_id, actor.user_id, scores, feedback)
+    except CourseNotConfigured:
+        raise
     except NotFound as exc:
         return error_response(exc.status, exc.code, exc.message)
     except Conflict as exc:
@@ -89,4 +97,20 @@ def decide(submission_id: int) -> Any:
         return _render_review(
             submission_id, status=exc.status, error=exc.message, scores=scores, feedback=feedback
         )
+    # Post/Redirect/Get: reloading the result page never posts the decision again.
+    grants = ",".join(str(grant_id) for grant_id, _, _ in result.new_grants)
+    return redirect(url("assessor.decided", submission_id=submission_id, grants=grants or None), 303)
+
+
+@bp.get("/submissions/<id:submission_id>/decided")
+@require_role(ASSESSOR)
+def decided(submission_id: int) -> Any:
+    actor = current_actor()
+    grant_ids = [int(g) for g in request.args.get("grants", "").split(",") if g.isdigit() and len(g) < 12]
+    try:
+        report = decision_reports.decision_report(db(), actor.context_id, submission_id, grant_ids)
+    except CourseNotConfigured:
+        raise
+    except ServiceError as exc:
+        return error_response(exc.status, exc.code, exc.message)
     return render_template("assessor/decided.html", report=report, submission_id=submission_id)

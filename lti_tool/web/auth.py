@@ -24,6 +24,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from ..services import memberships
 from .context import db
+from .errors import error_response
 
 LEARNER = "learner"
 ASSESSOR = "assessor"
@@ -134,13 +135,31 @@ def current_actor() -> Actor:
     return actor
 
 
+# Who each role is, in the words of the course.
+ROLE_NAMES = {LEARNER: "learners", ASSESSOR: "teachers who review evidence", DESIGNER: "the course's editors"}
+
+
+def refusal(actor: Actor, roles: tuple[str, ...]) -> tuple[str, str]:
+    """(code, message) for an actor without any of ``roles``: a teacher asking for an editor's page is told
+    who can change the course (docs/decisions/0005-editing-and-teaching-roles.md)."""
+    if roles == (DESIGNER,) and actor.has(ASSESSOR):
+        return (
+            "not_an_editor",
+            "Changing what this course follows (its course map, their versions and placements) and who edits "
+            "it is for the course's editors. You are signed in as a teacher who reviews evidence; an editor "
+            "can add you on the course dashboard.",
+        )
+    return "role_required", f"This is for {' or '.join(ROLE_NAMES.get(r, r) for r in roles)} in this course."
+
+
 def require_role(*roles: str) -> Callable[[F], F]:
     def decorator(view: F) -> F:
         @wraps(view)
         def wrapped(*args: Any, **kwargs: Any) -> Any:
             actor = current_actor()
             if not actor.has(*roles):
-                abort(403, f"This page is for {' or '.join(roles)}s in this course.")
+                code, message = refusal(actor, roles)
+                return error_response(403, code, message)
             return view(*args, **kwargs)
 
         return cast(F, wrapped)

@@ -1,4 +1,9 @@
-"""Errors users can act on: JSON with a stable code for API clients, a page for people."""
+"""Errors users can act on: JSON with a stable code for API clients, a page for people.
+
+The page speaks to people: a title in plain words (by the error's code, else by its HTTP status), the
+message, and a way back (the signed-in person's own start page in the course, or how to open the tool
+again); the stable code and the status stay visible in small print for support.
+"""
 
 from __future__ import annotations
 
@@ -11,14 +16,75 @@ log = logging.getLogger("lti_tool.web")
 
 
 def wants_json() -> bool:
-    best = request.accept_mimetypes.best_match(["application/json", "text/html"])
-    return request.path.startswith("/api/") or request.is_json or best == "application/json"
+    """JSON only for API clients: an ``/api/`` path, a JSON body, or an Accept header that names
+    ``application/json`` explicitly and ranks it above HTML. A browser, an LMS dialog, or a client that
+    sends no Accept header (or only ``*/*``) gets a page: nobody should read a JSON error in a frame."""
+    if request.path.startswith("/api/") or request.is_json:
+        return True
+    explicit = {value.lower(): quality for value, quality in request.accept_mimetypes}
+    json_quality = explicit.get("application/json", 0)
+    return json_quality > 0 and json_quality > explicit.get("text/html", 0)
+
+
+# Titles for errors people meet often, by code; every other error is titled by its status.
+CODE_TITLES = {
+    "course_not_configured": "This course is not set up yet",
+    "not_an_editor": "Only the course's editors can do that",
+    "role_required": "You can't do that here",
+    "upload_too_large": "That file is too large",
+    "evidence_incomplete": "Some evidence is still missing",
+    "lti_replay": "This launch was already used",
+    "lti_registration_invite": "Registering needs an invitation",
+}
+STATUS_TITLES = {
+    400: "Something in that request needs fixing",
+    401: "Please open this tool from your course",
+    403: "You can't do that here",
+    404: "We couldn't find that",
+    405: "That can't be done this way",
+    409: "That changed in the meantime",
+    413: "That file is too large",
+    415: "That kind of file can't be used here",
+    422: "Something is missing",
+    429: "Too many tries: wait a moment",
+    500: "Something went wrong on our side",
+    502: "The LMS did not answer as expected",
+    503: "The tool is not available right now",
+}
+
+
+def error_title(status: int, code: str) -> str:
+    if code in CODE_TITLES:
+        return CODE_TITLES[code]
+    return STATUS_TITLES.get(status) or STATUS_TITLES[500 if status >= 500 else 400]
+
+
+def _way_back() -> tuple[str, str] | None:
+    """(link, label) to the signed-in person's start page in the course; None when nobody is signed in."""
+    from ..lti.roles import landing_role
+    from .auth import ASSESSOR, DESIGNER, LEARNER, current_actor_or_none, url
+
+    try:
+        actor = current_actor_or_none()
+        role = landing_role(actor.roles) if actor is not None else None
+        endpoint = {DESIGNER: "designer.dashboard", ASSESSOR: "assessor.queue", LEARNER: "learner.home"}
+        return (url(endpoint[role]), "Back to the course page") if role else None
+    except Exception:  # an error page never fails for want of a way back (e.g. the database is down)
+        return None
 
 
 def error_response(status: int, code: str, message: str):  # type: ignore[no-untyped-def]
     if wants_json():
         return jsonify({"error": {"code": code, "message": message}}), status
-    return render_template("error.html", status=status, code=code, message=message), status
+    page = render_template(
+        "error.html",
+        status=status,
+        code=code,
+        title=error_title(status, code),
+        message=message,
+        back=_way_back(),
+    )
+    return page, status
 
 
 def register(app: Flask) -> None:

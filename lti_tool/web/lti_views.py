@@ -150,7 +150,9 @@ def launch():  # type: ignore[no-untyped-def]
         return _refused(exc, "launch_refused")
     except StateNotConfirmed as pending:
         return _confirm_in_browser(pending, id_token, state)
-    role = landing_role(verified.roles)
+    # The roles the course gives (record.roles): the platform's, plus designer for a listed editor.
+    roles = record.roles or verified.roles
+    role = landing_role(roles)
     assert role is not None  # accept_launch refuses launches without a role we understand
     claims = verified.claims
     actor = auth.Actor(
@@ -159,7 +161,7 @@ def launch():  # type: ignore[no-untyped-def]
         deployment_id=record.deployment_pk,
         context_id=record.context_pk,
         name=str(claims.get("name") or claims.get("given_name") or ""),
-        roles=verified.roles,
+        roles=roles,
         course_key=record.course_key,
         frame_origin=_return_origin(claims),
     )

@@ -102,9 +102,18 @@ def test_moodle_learner_launch_lands_on_learn_with_actor(app: Any, platform: Tes
         assert actor["user_id"] == user.id and actor["context_id"] == context.id
 
 
-def test_instructor_lands_on_design(app: Any, platform: TestPlatform) -> None:
+def test_instructor_lands_on_assess(app: Any, platform: TestPlatform) -> None:
+    # Moodle sends editing and non-editing teachers alike as Instructor: a teacher, not (yet) an editor
     client = app.test_client()
     response = _launch(client, platform, lambda n: platform.moodle_claims(n, role=INSTRUCTOR))
+    assert response.status_code == 303 and response.headers["Location"] == "/assess/"
+    assert _actor(client)["roles"] == ["assessor"]
+
+
+def test_content_developer_lands_on_design(app: Any, platform: TestPlatform) -> None:
+    client = app.test_client()
+    role = "http://purl.imsglobal.org/vocab/lis/v2/membership#ContentDeveloper"
+    response = _launch(client, platform, lambda n: platform.moodle_claims(n, role=role))
     assert response.status_code == 303 and response.headers["Location"] == "/design/"
     assert _actor(client)["roles"] == ["assessor", "designer"]
 

@@ -149,6 +149,7 @@ ROSTER = [
     _nrps_member("12", [INSTITUTION + "Administrator"]),
     _nrps_member("13", ["http://purl.imsglobal.org/vocab/lis/v2/membership/Instructor#TeachingAssistant"]),
     _nrps_member("14", ["Instructor"]),
+    _nrps_member("15", ["ContentDeveloper"]),
 ]
 
 
@@ -162,7 +163,8 @@ def test_nrps_roster_uses_the_same_rule(app: Any, db: Database, moodle: FakeMood
         "11": [],
         "12": [],
         "13": ["assessor"],
-        "14": ["assessor", "designer"],
+        "14": ["assessor"],  # a teacher; editing rights come from the course's editors list
+        "15": ["assessor", "designer"],
     }
 
 

@@ -74,7 +74,7 @@ def test_roster_follows_link_paging_across_three_pages(db: Database, moodle: Fak
         ("7", "roster"),
     ]
     by_sub = {r.sub: r for r in rows}
-    assert by_sub["3"].roles == ["assessor", "designer"]  # Instructor, as the tool names it
+    assert by_sub["3"].roles == ["assessor"]  # Instructor: a teacher (not on the course's editors list)
     assert by_sub["5"].name == "Nia Newcomer" and by_sub["5"].email == "nia@example.com"
 
 

@@ -90,7 +90,10 @@ def test_not_yet_feedback_resubmit_then_earned(scene: Scene) -> None:
     assert re.search(rf'value="{failing[first.id]}" required\s*checked', page)
 
     feedback = "Ground each profile in two dated observations."
-    decided = scene.assessor_client.post(f"/assess/submissions/{sub_id}", data=_form(failing, feedback))
+    posted = scene.assessor_client.post(f"/assess/submissions/{sub_id}", data=_form(failing, feedback))
+    assert posted.status_code == 303  # Post/Redirect/Get: reloading the result never decides again
+    assert posted.headers["Location"] == f"/assess/submissions/{sub_id}/decided"
+    decided = scene.assessor_client.get(posted.headers["Location"])
     assert decided.status_code == 200
     assert "Not yet: " + cred.title in _text(decided.data)
     assert "Stack CEUs granted" not in _text(decided.data)
@@ -114,9 +117,11 @@ def test_not_yet_feedback_resubmit_then_earned(scene: Scene) -> None:
     assert "attempt 2" in review and "Earlier decisions" in review and feedback in review
 
     earned = scene.assessor_client.post(
-        f"/assess/submissions/{sub_id}", data=_form(factories.passing_scores(cred), "Clear profiles now.")
+        f"/assess/submissions/{sub_id}",
+        data=_form(factories.passing_scores(cred), "Clear profiles now."),
+        follow_redirects=True,
     )
-    assert earned.status_code == 200
+    assert earned.status_code == 200 and earned.request.path == f"/assess/submissions/{sub_id}/decided"
     assert "Earned: " + cred.title in _text(earned.data)
 
     learner_page = _text(scene.learner_client.get(f"/learn/credentials/{CRED}").data)
@@ -127,7 +132,7 @@ def test_not_yet_feedback_resubmit_then_earned(scene: Scene) -> None:
 def test_deciding_twice_is_a_clear_conflict(scene: Scene) -> None:
     sub_id = _submit(scene)
     form = _form(factories.passing_scores(scene.credential()))
-    assert scene.assessor_client.post(f"/assess/submissions/{sub_id}", data=form).status_code == 200
+    assert scene.assessor_client.post(f"/assess/submissions/{sub_id}", data=form).status_code == 303
     again = scene.assessor_client.post(f"/assess/submissions/{sub_id}", data=form)
     assert again.status_code == 409
     page = _text(again.data)
@@ -147,10 +152,11 @@ def test_fifth_earned_credential_grants_the_stack_ceus(scene: Scene) -> None:
     assert "CEUs granted:" not in page
 
     sub_id = _submit(scene, last)
-    decided = scene.assessor_client.post(
+    posted = scene.assessor_client.post(
         f"/assess/submissions/{sub_id}", data=_form(factories.passing_scores(scene.credential(last)))
     )
-    page = _text(decided.data)
+    assert posted.status_code == 303 and "grants=" in posted.headers["Location"]
+    page = _text(scene.assessor_client.get(posted.headers["Location"]).data)
     assert "Stack CEUs granted" in page
     assert "Stack <strong>Executive Function</strong>: 1.0 CEU (10 contact hours)" in page
 

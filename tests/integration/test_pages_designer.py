@@ -36,7 +36,8 @@ def test_designer_binds_a_course_map_then_sees_mapping_and_learners(app: Flask) 
     # learners see a friendly page until then
     learner_client = app.test_client()
     factories.sign_in(learner_client, busy)
-    assert learner_client.get("/learn/").status_code == 409
+    waiting_page = learner_client.get("/learn/")
+    assert waiting_page.status_code == 200 and "This course is not set up yet" in _text(waiting_page.data)
 
     bound = client.post("/design/course-map", data={"course_key": "learning-differences"})
     assert bound.status_code == 303
@@ -72,7 +73,13 @@ def test_course_can_be_moved_to_another_map(app: Flask) -> None:
     page = _text(client.get("/design/").data)
     assert "Change the course map" in page
     assert re.search(r'<option value="learning-differences" selected>', page)
-    response = client.post("/design/course-map", data={"course_key": "global-graduates"})
+    # Changing the map of a bound course asks first (tests/integration/test_first_launch.py covers the page).
+    asked = client.post("/design/course-map", data={"course_key": "global-graduates"})
+    assert asked.status_code == 200 and "Change the course map?" in _text(asked.data)
+    response = client.post(
+        "/design/course-map",
+        data={"course_key": "global-graduates", "expected": "learning-differences", "confirm": "yes"},
+    )
     assert response.status_code == 303
     assert re.search(r'<option value="global-graduates" selected>', _text(client.get("/design/").data))
     unknown = client.post("/design/course-map", data={"course_key": "no-such-map"})
@@ -115,7 +122,9 @@ def test_roster_refresh_adds_learners_who_never_launched(app: Flask, monkeypatch
     monkeypatch.setattr(roster, "_source", [members])
     client = app.test_client()
     factories.sign_in(client, course.designer())
-    page = _text(client.post("/design/roster/refresh").data)
+    refreshed = client.post("/design/roster/refresh")
+    assert refreshed.status_code == 303  # Post/Redirect/Get: reloading the page does not refresh again
+    page = _text(client.get(refreshed.headers["Location"]).data)
     assert asked == ["https://lms.example.edu/api/lti/courses/7/names_and_roles"]
     assert "Roster refreshed from the LMS: 2 member(s), 2 new" in page
     rows = re.findall(r'<tr data-learner="\d+">(.*?)</tr>', page)

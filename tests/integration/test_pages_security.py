@@ -46,7 +46,10 @@ def test_each_audience_has_its_own_pages(sqlite_app: Flask) -> None:
     assert client.get("/assess/").status_code == 200
     assert client.get("/learn/").status_code == 403
     assert client.post(f"/learn/credentials/{CRED}", data={"action": "save"}).status_code == 403
-    assert client.get("/design/").status_code == 403
+    # a teacher who is not an editor sees the course dashboard read-only, and changes nothing there
+    dashboard = client.get("/design/").get_data(as_text=True)
+    assert "data-read-only" in dashboard and 'action="/design/course-map"' not in dashboard
+    assert client.post("/design/course-map", data={"course_key": "learning-differences"}).status_code == 403
 
 
 def _upload(app: Flask, learner: Actor, content: bytes) -> int:

@@ -1,15 +1,17 @@
 """LTI role URIs and short names -> the tool's roles (lti_tool/lti/roles.py).
 
 Only context (course membership) roles give rights; institution and system roles give none, except LMS
-administrators when the LMS_ADMINS_ARE_DESIGNERS setting is on.
+administrators when the LMS_ADMINS_ARE_DESIGNERS setting is on. Instructor is a teaching role (assessor):
+Moodle sends non-editing teachers as Instructor too; editing roles (ContentDeveloper, Administrator) design.
 """
 
 from __future__ import annotations
 
 import pytest
 
+from lti_tool.domain.roles import teaches, with_editing
 from lti_tool.lti.nrps import _member
-from lti_tool.lti.roles import ASSESSOR, DESIGNER, LEARNER, landing_role, map_roles
+from lti_tool.lti.roles import ASSESSOR, DESIGNER, LEARNER, is_instructor, landing_role, map_roles
 
 MEMBERSHIP = "http://purl.imsglobal.org/vocab/lis/v2/membership#"
 SUB = "http://purl.imsglobal.org/vocab/lis/v2/membership/"
@@ -33,7 +35,7 @@ LMS_ADMINS = [
     [
         # LIS v2 context roles, full URIs
         ([MEMBERSHIP + "Learner"], {LEARNER}),
-        ([MEMBERSHIP + "Instructor"], STAFF),
+        ([MEMBERSHIP + "Instructor"], {ASSESSOR}),  # editing and non-editing teachers alike (Moodle)
         ([MEMBERSHIP + "ContentDeveloper"], STAFF),
         ([MEMBERSHIP + "Administrator"], STAFF),
         ([MEMBERSHIP + "Mentor"], set()),
@@ -44,9 +46,10 @@ LMS_ADMINS = [
         ([SUB + "Instructor#TeachingAssistant"], {ASSESSOR}),
         ([SUB + "Instructor#TeachingAssistantSection"], {ASSESSOR}),
         ([SUB + "Instructor#Grader"], {ASSESSOR}),
-        ([SUB + "Instructor#Instructor"], STAFF),
+        ([SUB + "Instructor#Instructor"], {ASSESSOR}),
         ([SUB + "Instructor#PrimaryInstructor"], set()),  # a sub-role alone is not its principal role
-        ([SUB + "Instructor#PrimaryInstructor", MEMBERSHIP + "Instructor"], STAFF),
+        ([SUB + "Instructor#PrimaryInstructor", MEMBERSHIP + "Instructor"], {ASSESSOR}),
+        ([MEMBERSHIP + "Instructor", MEMBERSHIP + "ContentDeveloper"], STAFF),
         ([SUB + "Learner#Learner"], {LEARNER}),
         ([SUB + "Learner#NonCreditLearner"], {LEARNER}),
         ([SUB + "Learner#GuestLearner"], {LEARNER}),
@@ -63,7 +66,7 @@ LMS_ADMINS = [
         ([SUB + "Instructor#"], set()),
         # LTI 1.3 simple names for context roles (case does not matter)
         (["Learner"], {LEARNER}),
-        (["Instructor"], STAFF),
+        (["Instructor"], {ASSESSOR}),
         (["ContentDeveloper"], STAFF),
         (["Administrator"], STAFF),  # a simple name is a context role (LTI 1.3 A.2.3)
         (["teachingassistant"], {ASSESSOR}),
@@ -75,7 +78,8 @@ LMS_ADMINS = [
         # deprecated LTI 1.1 context role URNs
         ([LTI11 + "Learner"], {LEARNER}),
         ([LTI11 + "Learner/NonCreditLearner"], {LEARNER}),
-        ([LTI11 + "Instructor"], STAFF),
+        ([LTI11 + "Instructor"], {ASSESSOR}),
+        ([LTI11 + "ContentDeveloper"], STAFF),
         ([LTI11 + "TeachingAssistant"], {ASSESSOR}),
         ([LTI11 + "TeachingAssistant/TeachingAssistantSection"], {ASSESSOR}),
         ([LTI11 + "Instructor/Grader"], {ASSESSOR}),
@@ -98,7 +102,7 @@ LMS_ADMINS = [
         # Canvas: institution and system roles next to the membership role; only the membership role counts
         ([INSTITUTION + "Student", MEMBERSHIP + "Learner", SYSTEM + "User"], {LEARNER}),
         ([INSTITUTION + "Instructor", MEMBERSHIP + "Learner", SYSTEM + "User"], {LEARNER}),
-        ([INSTITUTION + "Instructor", MEMBERSHIP + "Instructor", SYSTEM + "User"], STAFF),
+        ([INSTITUTION + "Instructor", MEMBERSHIP + "Instructor", SYSTEM + "User"], {ASSESSOR}),
         ([INSTITUTION + "Administrator", MEMBERSHIP + "Learner"], {LEARNER}),
         ([INSTITUTION + "Instructor", MEMBERSHIP + "Mentor"], set()),
         # Mentor next to another role: only the other role counts
@@ -186,5 +190,38 @@ def test_nrps_members_use_the_same_rule() -> None:
     assert roles_of([MEMBERSHIP + "Mentor"]) == ()
     assert roles_of([INSTITUTION + "Administrator"]) == ()
     assert roles_of([INSTITUTION + "Administrator"], admins=True) == (ASSESSOR, DESIGNER)
-    assert roles_of(["Instructor"]) == (ASSESSOR, DESIGNER)
+    assert roles_of(["Instructor"]) == (ASSESSOR,)
+    assert roles_of(["ContentDeveloper"]) == (ASSESSOR, DESIGNER)
     assert roles_of("Instructor") == ()  # not a list
+
+
+@pytest.mark.parametrize(
+    ("roles", "expected"),
+    [
+        ([MEMBERSHIP + "Instructor"], True),
+        (["Instructor"], True),
+        ([" " + MEMBERSHIP.upper() + "INSTRUCTOR "], True),
+        ([SUB + "Instructor#Instructor"], True),
+        ([LTI11 + "Instructor"], True),
+        ([INSTITUTION + "Instructor", MEMBERSHIP + "Instructor"], True),
+        ([SUB + "Instructor#TeachingAssistant"], False),  # a TA's Deep Linking is not an editing signal
+        ([SUB + "Instructor#Grader"], False),
+        (["TeachingAssistant"], False),
+        ([SUB + "Instructor#PrimaryInstructor"], False),
+        ([INSTITUTION + "Instructor"], False),  # teaches somewhere, not in this course
+        ([MEMBERSHIP + "ContentDeveloper"], False),  # designs by role already
+        ([MEMBERSHIP + "Learner"], False),
+        ([42, None], False),
+    ],
+)
+def test_is_instructor_names_the_instructor_context_role_only(roles: list[object], expected: bool) -> None:
+    assert is_instructor(roles) is expected
+
+
+def test_a_listed_editor_designs_only_while_teaching_in_the_course() -> None:
+    assert with_editing({ASSESSOR}, True) == frozenset({ASSESSOR, DESIGNER})
+    assert with_editing({ASSESSOR}, False) == frozenset({ASSESSOR})
+    assert with_editing({LEARNER}, True) == frozenset({LEARNER})  # the LMS made them a learner here
+    assert with_editing(set(), True) == frozenset()
+    assert with_editing({LEARNER, ASSESSOR}, True) == frozenset({LEARNER, ASSESSOR, DESIGNER})
+    assert teaches({ASSESSOR}) and teaches({DESIGNER, ASSESSOR}) and not teaches({LEARNER})
