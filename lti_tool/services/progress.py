@@ -1,4 +1,5 @@
-"""What a learner sees on landing, and what a course designer sees for the whole course."""
+"""What a learner sees on landing, what a course designer sees for the whole course, and binding a course
+to the course map it follows."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from ..db import Database
 from ..db.models import Context, Course, Grant, Membership, Submission, User
@@ -14,8 +15,9 @@ from ..domain.completion import progress
 from ..domain.definitions import CourseMap, Credential, Stack
 from ..domain.submissions import SubmissionState
 from . import audit
-from .errors import NotFound
+from .errors import Conflict, NotFound
 from .grants import GrantView
+from .learner_maps import learner_course
 from .scope import context_course
 
 LEARNER = "learner"  # Membership.roles holds the tool's roles, from launches and the roster alike
@@ -59,7 +61,12 @@ def _grant_view(g: Grant) -> GrantView:
 
 def learner_overview(db: Database, context_id: int, user_id: int) -> LearnerOverview:
     with db.read() as session:
-        _, course, _ = context_course(session, context_id)
+        # Each stack the learner started is judged by the map version they started it under.
+        learner = learner_course(session, context_id, user_id)
+        context, course = learner.context, learner.course
+        # Evidence belongs to a credential id in this course (a map sharing the id sees it too, as the
+        # evidence pages do); grants belong to the map they were granted under: after the designer changes
+        # the map they stay recorded, and count for that map, not for the one the course follows now.
         subs = {
             s.credential_key: s
             for s in session.scalars(
@@ -67,7 +74,13 @@ def learner_overview(db: Database, context_id: int, user_id: int) -> LearnerOver
             )
         }
         grants = list(
-            session.scalars(select(Grant).where(Grant.context_id == context_id, Grant.user_id == user_id))
+            session.scalars(
+                select(Grant).where(
+                    Grant.context_id == context_id,
+                    Grant.user_id == user_id,
+                    Grant.course_key == context.course_key,
+                )
+            )
         )
     earned = {k for k, s in subs.items() if s.state == SubmissionState.EARNED.value}
     stack_grants = {g.target_key: _grant_view(g) for g in grants if g.kind == "stack"}
@@ -150,7 +163,15 @@ def course_dashboard(db: Database, context_id: int) -> CourseDashboard:
                 rows[user.id] = LearnerRow(user.id, user.name or f"Learner {user.sub}", user.email)
         per_credential: dict[str, Counter[str]] = defaultdict(Counter)
         awaiting = 0
-        for sub in session.scalars(select(Submission).where(Submission.context_id == context_id)):
+        # Progress against the bound map only (see learner_overview): evidence for credentials it does not
+        # have, and grants made under an earlier map, stay recorded and are not counted for this one.
+        bound = context.course_key
+        in_map = sorted({cr.id for cr in course.credentials}) if course else []
+        for sub in session.scalars(
+            select(Submission).where(
+                Submission.context_id == context_id, Submission.credential_key.in_(in_map)
+            )
+        ):
             row = rows.get(sub.user_id)
             if row is None:
                 someone = session.get(User, sub.user_id)
@@ -160,7 +181,9 @@ def course_dashboard(db: Database, context_id: int) -> CourseDashboard:
             row.counts[sub.state] += 1
             per_credential[sub.credential_key][sub.state] += 1
             awaiting += sub.state == SubmissionState.SUBMITTED.value
-        for grant in session.scalars(select(Grant).where(Grant.context_id == context_id)):
+        for grant in session.scalars(
+            select(Grant).where(Grant.context_id == context_id, Grant.course_key == bound)
+        ):
             row = rows.get(grant.user_id)
             if row is not None:
                 row.ceus += grant.ceus
@@ -176,8 +199,36 @@ def course_dashboard(db: Database, context_id: int) -> CourseDashboard:
     )
 
 
-def bind_course(db: Database, context_id: int, course_key: str, actor_user_id: int) -> None:
-    """A course designer links their LMS course to a loaded course map."""
+class _AnyBinding:
+    """The default of ``bind_course(expected=...)``: bind whatever the course follows now."""
+
+
+ANY_BINDING = _AnyBinding()
+
+
+@dataclass(frozen=True)
+class BindResult:
+    previous: str | None
+    course_key: str
+    changed: bool
+
+
+def bind_course(
+    db: Database,
+    context_id: int,
+    course_key: str,
+    actor_user_id: int,
+    *,
+    expected: str | None | _AnyBinding = ANY_BINDING,
+) -> BindResult:
+    """A course designer links their LMS course to a loaded course map (audited).
+
+    ``expected`` is the binding the designer saw when deciding (``None``: the course was not bound yet):
+    when the course has been bound to something else since, nothing changes and ``Conflict`` says so, so
+    two designers (or a picker and a dashboard) never overwrite each other's choice unseen. The check and
+    the write are one conditional UPDATE. Binding also clears the placement-disagreement warning: the
+    designer has decided.
+    """
     with db.transaction() as session:
         context = session.get(Context, context_id)
         if context is None:
@@ -185,13 +236,62 @@ def bind_course(db: Database, context_id: int, course_key: str, actor_user_id: i
         if session.get(Course, course_key) is None:
             raise NotFound("unknown_course_map", f"No course map {course_key!r} is loaded.")
         previous = context.course_key
-        context.course_key = course_key
+        if not isinstance(expected, _AnyBinding) and previous != expected:
+            raise _rebound(previous)
+        if previous == course_key and context.disagreeing_course_map is None:
+            return BindResult(previous, course_key, changed=False)
+        guard = Context.id == context_id
+        if previous is None:
+            guard = guard & Context.course_key.is_(None)
+        else:
+            guard = guard & (Context.course_key == previous)
+        updated = session.execute(
+            update(Context)
+            .where(guard)
+            .values(course_key=course_key, disagreeing_course_map=None, disagreeing_course_map_at=None)
+            .execution_options(synchronize_session=False)
+        )
+        if updated.rowcount != 1:  # type: ignore[attr-defined]
+            session.expire(context)  # reload: another transaction bound it between our read and write
+            raise _rebound(context.course_key)
+        if previous != course_key:
+            audit.record(
+                session,
+                action="context.course_map_bound",
+                subject_type="context",
+                subject_id=context_id,
+                actor_user_id=actor_user_id,
+                context_id=context_id,
+                data={"course_map": course_key, "previous": previous},
+            )
+    return BindResult(previous, course_key, changed=previous != course_key)
+
+
+def _rebound(current: str | None) -> Conflict:
+    now = f"the course map {current!r}" if current else "no course map"
+    return Conflict(
+        "course_map_changed",
+        f"Meanwhile someone else changed this course's course map: it now follows {now}. "
+        "Nothing was changed; look again and choose.",
+    )
+
+
+def dismiss_course_map_warning(db: Database, context_id: int, actor_user_id: int) -> None:
+    """The designer keeps the course's map although a placement asks for another one (audited)."""
+    with db.transaction() as session:
+        context = session.get(Context, context_id)
+        if context is None:
+            raise NotFound("unknown_context", "This course is not known to the tool.")
+        if context.disagreeing_course_map is None:
+            return
         audit.record(
             session,
-            action="context.course_map_bound",
+            action="context.course_map_warning_dismissed",
             subject_type="context",
             subject_id=context_id,
             actor_user_id=actor_user_id,
             context_id=context_id,
-            data={"course_map": course_key, "previous": previous},
+            data={"course_map": context.course_key, "placement_asked_for": context.disagreeing_course_map},
         )
+        context.disagreeing_course_map = None
+        context.disagreeing_course_map_at = None

@@ -13,16 +13,23 @@ from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Response
 
-from ..domain import uploads
+from ..domain import links, uploads
 from ..domain.ceu import ceus_for_hours
+from ..domain.evidence import word_count
 from ..services import artifact_files, evidence
-from ..services.errors import CourseNotConfigured, EvidenceIncomplete, NotFound, ServiceError
+from ..services.errors import (
+    CourseNotConfigured,
+    EvidenceIncomplete,
+    NotFound,
+    ServiceError,
+    WordLimitExceeded,
+)
 from ..services.evidence import SubmissionView
 from ..services.progress import learner_overview
 from ..storage import FileStore
 from .auth import ASSESSOR, DESIGNER, LEARNER, current_actor, require_role, url
 from .context import db, settings
-from .errors import error_response
+from .errors import error_response, wants_json
 
 # The evidence page's script is served from here too, so it never depends on the app's static route.
 bp = Blueprint("learner", __name__, url_prefix="/learn", static_folder="static", static_url_path="/static")
@@ -44,17 +51,25 @@ UPLOAD_STATUS = {"upload_too_large": 413, "quota_exceeded": 413, "unsupported_fi
 def _helpers() -> dict[str, Any]:
     return {
         "ceus_for_hours": ceus_for_hours,
-        "accepts_files": uploads.accepts_files,
+        "word_count": word_count,
         "accepted_files": uploads.describe_accepted,
         "accept_attribute": uploads.accept_attribute,
+        "describe_accepts": links.describe_accepts,
+        "video_links": links.describe_video_links(),
+        # For evidence.js, which says at once when a link is not a video (the server decides).
+        "video_domains": " ".join(links.VIDEO_DOMAINS),
+        "video_extensions": " ".join(links.VIDEO_EXTENSIONS),
     }
 
 
 # A service's refusal that no view handles itself becomes a page: the friendly "not set up yet" page, or an
 # error page with the service's code and message.
 @bp.errorhandler(CourseNotConfigured)
-def _not_configured(exc: CourseNotConfigured) -> tuple[str, int]:
-    return render_template("learner/not_configured.html", message=exc.message), 409
+def _not_configured(exc: CourseNotConfigured) -> Any:
+    # A course nobody has set up yet is a normal state for a learner's first visit, not an error: 200.
+    if wants_json():
+        return error_response(exc.status, exc.code, exc.message)
+    return render_template("learner/not_configured.html"), 200
 
 
 @bp.errorhandler(ServiceError)
@@ -143,7 +158,7 @@ def save(key: str) -> Any:
             raise
         # The draft was saved before the submission was refused; show the typed text and what is missing.
         view = evidence.open_submission(db(), actor.context_id, actor.user_id, key)
-        problems = exc.problems if isinstance(exc, EvidenceIncomplete) else []
+        problems = exc.problems if isinstance(exc, EvidenceIncomplete | WordLimitExceeded) else []
         return _render_credential(
             view,
             status=exc.status,
