@@ -2,9 +2,10 @@
 
 ``FakeMoodle`` answers the way the captured Moodle 4.5 does (shared/fixtures/moodle-4.5): JSON labelled
 text/html from the token endpoint, line item URLs with ``?type_id=1``, the score media type enforced, an
-empty 200 for a score, NRPS paging by ``Link`` header. It is stricter than Moodle where a tool's own test
-platform must be: the client assertion's signature, ``aud``, ``iss``==``sub`` and single-use ``jti``.
-The NRPS tests import it from here.
+empty 200 for a score, NRPS paging by ``Link`` header, ``resourceLinkId`` on line items, tokens that carry
+only the scopes asked for (and allowed) and a 401 for a call outside them, DELETE of a line item. It is
+stricter than Moodle where a tool's own test platform must be: the client assertion's signature, ``aud``,
+``iss``==``sub`` and single-use ``jti``. The NRPS and placement tests import it from here.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import jwt
@@ -36,6 +38,14 @@ LINEITEM_MEDIA = "application/vnd.ims.lis.v2.lineitem+json"
 CONTAINER_MEDIA = "application/vnd.ims.lis.v2.lineitemcontainer+json"
 NRPS_MEDIA = "application/vnd.ims.lti-nrps.v2.membershipcontainer+json"
 CLIENT_ID = "iiXngBUOLzenY6U"
+FIXTURES = Path("/work/shared/fixtures/moodle-4.5")
+AGS = "https://purl.imsglobal.org/spec/lti-ags/scope/"
+SCOPE_LINEITEM, SCOPE_LINEITEM_READONLY = AGS + "lineitem", AGS + "lineitem.readonly"
+SCOPE_RESULT_READONLY, SCOPE_SCORE = AGS + "result.readonly", AGS + "score"
+SCOPE_NRPS = "https://purl.imsglobal.org/spec/lti-nrps/scope/contextmembership.readonly"
+ALL_SCOPES = frozenset(
+    {SCOPE_LINEITEM, SCOPE_LINEITEM_READONLY, SCOPE_RESULT_READONLY, SCOPE_SCORE, SCOPE_NRPS}
+)
 
 
 @dataclass
@@ -47,8 +57,13 @@ class FakeMoodle:
     token_requests: int = 0
     token_refusals: list[str] = field(default_factory=list)
     seen_jtis: set[str] = field(default_factory=set)
-    tokens: dict[str, float] = field(default_factory=dict)
+    tokens: dict[str, tuple[float, frozenset[str]]] = field(default_factory=dict)
+    allowed_scopes: frozenset[str] = ALL_SCOPES  # what the tool's registration lets it have
+    scopes_requested: list[str] = field(default_factory=list)  # each token request's scope parameter
     line_items: list[dict[str, Any]] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)  # line item URLs deleted
+    lineitem_posts: int = 0
+    container_gets: int = 0
     scores: list[dict[str, Any]] = field(default_factory=list)
     score_urls: list[str] = field(default_factory=list)
     throttle: list[tuple[int, str]] = field(default_factory=list)  # (status, Retry-After) for next scores
@@ -97,10 +112,18 @@ class FakeMoodle:
         # Moodle's token endpoint really does label its JSON text/html.
         return Response(json.dumps(body), status=status, content_type="text/html; charset=utf-8")
 
-    def _authorized(self) -> bool:
+    def _authorized(self, *any_of: str) -> bool:
+        """A live token that carries one of ``any_of`` (any scope when none is named)."""
         auth = request.headers.get("Authorization", "")
         token = auth[7:] if auth.startswith("Bearer ") else ""
-        return self.tokens.get(token, 0) > time.time()
+        expires, scopes = self.tokens.get(token, (0.0, frozenset()))
+        return expires > time.time() and (not any_of or bool(scopes & set(any_of)))
+
+    def item_number(self, item: dict[str, Any]) -> int:
+        return int(str(item["id"]).split("/lineitems/")[1].split("/")[0])
+
+    def item(self, n: int) -> dict[str, Any] | None:
+        return next((i for i in self.line_items if self.item_number(i) == n), None)
 
     def _unauthorized(self) -> Response:
         return Response(
@@ -132,13 +155,18 @@ class FakeMoodle:
             if claims["iss"] != CLIENT_ID or claims["sub"] != CLIENT_ID:
                 self.token_refusals.append("iss/sub")
                 return self._html_json({"error": "invalid_client"}, 401)
+            requested = request.form.get("scope", "")
+            granted = frozenset(requested.split()) & self.allowed_scopes
             with self.lock:
                 if claims["jti"] in self.seen_jtis:
                     self.token_refusals.append("jti replay")
                     return self._html_json({"error": "invalid_client"}, 401)
                 self.seen_jtis.add(claims["jti"])
+                self.scopes_requested.append(requested)
+                if not granted:  # Moodle: a request with no scope it supports is refused
+                    return self._html_json({"error": "invalid_scope"}, 400)
                 access = uuid.uuid4().hex
-                self.tokens[access] = time.time() + self.expires_in
+                self.tokens[access] = (time.time() + self.expires_in, granted)
             if request.form.get("grant_type") != "client_credentials":
                 return self._html_json({"error": "unsupported_grant_type"}, 400)
             return self._html_json(
@@ -146,13 +174,15 @@ class FakeMoodle:
                     "access_token": access,
                     "token_type": "Bearer",
                     "expires_in": self.expires_in,
-                    "scope": request.form.get("scope", ""),
+                    "scope": " ".join(sorted(granted)),
                 }
             )
 
         @app.route("/mod/lti/services.php/2/lineitems", methods=["GET", "POST"])
         def lineitems() -> Response:
-            if not self._authorized():
+            if request.method == "POST" and not self._authorized(SCOPE_LINEITEM):
+                return self._unauthorized()
+            if not self._authorized(SCOPE_LINEITEM, SCOPE_LINEITEM_READONLY):
                 return self._unauthorized()
             if request.args.get("type_id") != "1":
                 return Response("missing type_id", 400)
@@ -161,6 +191,7 @@ class FakeMoodle:
                     return Response("No handler found", 400)
                 body = request.get_json(force=True)
                 with self.lock:
+                    self.lineitem_posts += 1
                     n = len(self.line_items) + 10
                     item = {
                         "id": self.lineitem_url(n),
@@ -169,10 +200,14 @@ class FakeMoodle:
                         "resourceId": body.get("resourceId", ""),
                         "tag": body.get("tag", ""),
                     }
+                    if body.get("resourceLinkId"):
+                        item["resourceLinkId"] = item["ltiLinkId"] = body["resourceLinkId"]
                     self.line_items.append(item)
                 return Response(json.dumps(item), 201, content_type=LINEITEM_MEDIA)
             if request.accept_mimetypes.best != CONTAINER_MEDIA:
                 return Response("No handler found", 400)
+            with self.lock:
+                self.container_gets += 1
             # Moodle ignores the resource_id filter our tool sends: it returns everything, one per page here.
             page = int(request.args.get("from", "0"))
             chunk = self.line_items[page : page + 1]
@@ -181,12 +216,26 @@ class FakeMoodle:
                 response.headers["Link"] = f'<{self.lineitems_url}&limit=1&from={page + 1}>; rel="next"'
             return response
 
+        @app.delete("/mod/lti/services.php/2/lineitems/<int:n>/lineitem")
+        def delete_lineitem(n: int) -> Response:
+            if not self._authorized(SCOPE_LINEITEM):
+                return self._unauthorized()
+            with self.lock:
+                item = self.item(n)
+                if item is None:
+                    return Response(json.dumps({"status": 404, "reason": "Not found"}), 404)
+                self.line_items.remove(item)
+                self.deleted.append(str(item["id"]))
+            return Response("", 204)
+
         @app.post("/mod/lti/services.php/2/lineitems/<int:n>/lineitem/scores")
         def scores(n: int) -> Response:
-            if not self._authorized():
+            if not self._authorized(SCOPE_SCORE):
                 return self._unauthorized()
             if request.mimetype != SCORE_MEDIA:
                 return Response(json.dumps({"status": 400, "reason": "No handler found"}), 400)
+            if self.item(n) is None:
+                return Response(json.dumps({"status": 404, "reason": "Line item not found"}), 404)
             with self.lock:
                 if self.throttle:
                     status, retry_after = self.throttle.pop(0)
@@ -197,7 +246,7 @@ class FakeMoodle:
 
         @app.get("/mod/lti/services.php/CourseSection/2/bindings/1/memberships")
         def memberships() -> Response:
-            if not self._authorized():
+            if not self._authorized(SCOPE_NRPS):
                 return self._unauthorized()
             if request.accept_mimetypes.best != NRPS_MEDIA:
                 return Response("No handler found", 400)
@@ -359,7 +408,11 @@ def test_states_and_stack_scores_reuse_line_items_and_token(db: Database, moodle
         "FullyGraded",
     )
     assert not_yet["comment"] == "Add a classroom video."
-    assert (stack["scoreGiven"], stack["scoreMaximum"], stack["gradingProgress"]) == (2, 3, "Pending")
+    # A stack's progress is a number Moodle keeps: FullyGraded, InProgress until the stack is complete.
+    assert (stack["scoreGiven"], stack["scoreMaximum"]) == (2, 3)
+    assert (stack["gradingProgress"], stack["activityProgress"]) == ("FullyGraded", "InProgress")
+    accepted = json.loads((FIXTURES / "ags-score-post.json").read_text())["request"]["body"]
+    assert set(stack) - {"lineitem"} == set(accepted)  # the fields of the score Moodle 4.5 stored
     # One line item per credential and per stack, one token for all of it.
     assert sorted(i["resourceId"] for i in moodle.line_items) == ["", "credential:CRED-1", "stack:STACK-A"]
     assert moodle.token_requests == 1

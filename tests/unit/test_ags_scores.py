@@ -1,4 +1,4 @@
-"""AGS pure pieces: service URLs with Moodle's query strings, scores per state, Retry-After."""
+"""AGS pure pieces: service URLs with Moodle's query strings, scores per state, scopes, Retry-After."""
 
 from __future__ import annotations
 
@@ -7,8 +7,21 @@ from email.utils import format_datetime
 
 import pytest
 
-from lti_tool.lti.ags import credential_score, resource_id, service_url, stack_score, with_query
-from lti_tool.lti.service_token import retry_after_seconds, scope_key
+from lti_tool.lti.ags import (
+    credential_score,
+    resource_id,
+    service_url,
+    stack_score,
+    token_scopes,
+    with_query,
+)
+from lti_tool.lti.service_token import (
+    SCOPE_LINEITEM,
+    SCOPE_LINEITEM_READONLY,
+    SCOPE_SCORE,
+    retry_after_seconds,
+    scope_key,
+)
 
 TS = "2026-11-23T09:42:18.123000+00:00"
 
@@ -86,16 +99,20 @@ def stack(earned: int, required: int, granted: bool, ceus: str | None = None) ->
     }
 
 
-def test_stack_progress_and_grant() -> None:
+def test_stack_progress_is_a_fully_graded_number_that_grows_with_each_credential() -> None:
+    """Moodle keeps only FullyGraded scores: a stack's column shows credentials earned out of those needed
+    from the first one on, InProgress until the stack is complete, then Completed."""
     none = stack_score(stack(0, 3, False), "4")
     assert (none["scoreGiven"], none["scoreMaximum"], none["activityProgress"], none["gradingProgress"]) == (
         0,
         3,
-        "Initialized",
-        "Pending",
+        "InProgress",
+        "FullyGraded",
     )
     some = stack_score(stack(2, 3, False), "4")
-    assert (some["activityProgress"], some["gradingProgress"]) == ("InProgress", "Pending")
+    assert (some["scoreGiven"], some["scoreMaximum"]) == (2, 3)
+    assert (some["activityProgress"], some["gradingProgress"]) == ("InProgress", "FullyGraded")
+    assert some["comment"] == "2 of 3 credentials earned"
     done = stack_score(stack(3, 3, True, "1.5"), "4")
     assert (done["scoreGiven"], done["activityProgress"], done["gradingProgress"]) == (
         3,
@@ -103,6 +120,15 @@ def test_stack_progress_and_grant() -> None:
         "FullyGraded",
     )
     assert "1.5 CEUs" in done["comment"]
+
+
+def test_token_scopes_are_only_those_the_claim_offers() -> None:
+    lineitem, readonly, score = SCOPE_LINEITEM, SCOPE_LINEITEM_READONLY, SCOPE_SCORE
+    results = "https://purl.imsglobal.org/spec/lti-ags/scope/result.readonly"
+    assert token_scopes(frozenset({lineitem, readonly, results, score})) == (lineitem, score)
+    assert token_scopes(frozenset({score})) == (score,)
+    assert token_scopes(frozenset({readonly, score})) == (readonly, score)
+    assert token_scopes(frozenset()) == ()
 
 
 def test_retry_after_seconds_and_dates() -> None:
