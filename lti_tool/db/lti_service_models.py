@@ -1,4 +1,5 @@
-"""Tables of the LTI Advantage services: gradebook line items, shared access tokens, the dev platform's inbox.
+"""Tables of the LTI Advantage services: placements and gradebook line items, shared access tokens, the dev
+platform's inbox.
 
 Kept apart from models.py because they belong to the LTI adapter, not to the credential domain.
 """
@@ -8,14 +9,36 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Float, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base, utcnow
 
 
+class Placement(Base):
+    """A resource link of the tool in a course (the launch's ``resource_link.id``), what it shows (its
+    custom ``stack`` / ``credential``), and the gradebook column its launches offer (the AGS ``lineitem``)."""
+
+    __tablename__ = "placements"
+    __table_args__ = (
+        UniqueConstraint("context_id", "resource_link_id"),
+        Index("ix_placements_target", "context_id", "target_kind", "target_key"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    context_id: Mapped[int] = mapped_column(ForeignKey("contexts.id", ondelete="CASCADE"))
+    resource_link_id: Mapped[str] = mapped_column(String(255))
+    target_kind: Mapped[str | None] = mapped_column(String(16))  # credential | stack | NULL (no target)
+    target_key: Mapped[str | None] = mapped_column(String(128))
+    lineitem_url: Mapped[str | None] = mapped_column(String(1024))
+    ags_scopes: Mapped[str | None] = mapped_column(Text)  # the claim's scopes, space-separated
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class LineItem(Base):
-    """The platform line item that holds one credential's or one stack's column in a course gradebook."""
+    """The tool's own column for one credential or stack in a course gradebook (found by its resourceId or
+    created by the tool), used while no placement of that credential or stack offers a line item."""
 
     __tablename__ = "line_items"
     __table_args__ = (UniqueConstraint("context_id", "kind", "key"),)
@@ -25,7 +48,27 @@ class LineItem(Base):
     kind: Mapped[str] = mapped_column(String(16))  # credential | stack
     key: Mapped[str] = mapped_column(String(128))
     lineitem_url: Mapped[str] = mapped_column(String(1024))
+    # True only for a column the tool POSTed itself: the only kind it may delete once a placement replaces it.
+    created_by_tool: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class RetiredLineItem(Base):
+    """A column the tool stopped writing to because a placement's line item took its place. ``deleted_at``
+    is set once the tool deleted it; otherwise ``note`` says why it is still in the gradebook."""
+
+    __tablename__ = "retired_line_items"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    context_id: Mapped[int] = mapped_column(ForeignKey("contexts.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    key: Mapped[str] = mapped_column(String(128))
+    lineitem_url: Mapped[str] = mapped_column(String(1024))
+    replaced_by_url: Mapped[str] = mapped_column(String(1024))
+    created_by_tool: Mapped[bool] = mapped_column(Boolean, default=False)
+    retired_at: Mapped[datetime] = mapped_column(default=utcnow)
+    deleted_at: Mapped[datetime | None] = mapped_column()
+    note: Mapped[str] = mapped_column(Text, default="")
 
 
 class AccessToken(Base):

@@ -157,9 +157,18 @@ class MessageLaunch(LTIAdvantageMessageLaunchAbstract):
         self.set_user_data(user_id, _roles(roles), full_name=name, email_address=f"{user_id}@lms.example")
         self.set_launch_context_claim(COURSE_ID, ["CourseSection"], "Inclusive Classrooms", "INC101")
         self.set_custom_parameters_claim({"course_map": self.platform.course_key})
-        self.set_ags(self.platform.url("/ags/lineitems?type_id=1"))
+        hint = str(preflight_response.get("lti_message_hint") or "")
+        placed = self.platform.placements.get(hint)
+        if placed is not None:
+            # A placed activity: the deep-linked item's custom parameters, and its own column.
+            self.set_custom_parameters_claim(placed["custom"])
+            self.set_ags(self.platform.url("/ags/lineitems?type_id=1"), lineitem_url=placed.get("lineitem"))
+        else:
+            self.set_ags(self.platform.url("/ags/lineitems?type_id=1"))
         self.set_nrps(self.platform.url("/nrps/memberships?limit=2"))
-        if preflight_response.get("lti_message_hint") == "deep":
+        if placed is not None:
+            self.set_resource_link_claim(hint, title=placed["title"])
+        elif hint == "deep":
             self.set_dl(
                 self.platform.url("/deep-link-return"),
                 title="Add micro-credential content",
@@ -204,6 +213,7 @@ class Gradebook(AssignmentsGradesService):
             "scoreMaximum": creation_data["scoreMaximum"],
             "resourceId": creation_data.get("resourceId", ""),
             "tag": creation_data.get("tag", ""),
+            "resourceLinkId": creation_data.get("resourceLinkId", ""),
         }
         self.platform.line_items[n] = item
         return item
@@ -252,6 +262,7 @@ class LmsPlatform:
     registration_token: str = field(default_factory=lambda: uuid.uuid4().hex)
     registrations_received: list[dict[str, Any]] = field(default_factory=list)
     deep_link_items: list[dict[str, Any]] = field(default_factory=list)
+    placements: dict[str, dict[str, Any]] = field(default_factory=dict)  # resource link id -> placement
     deep_link_claims: dict[str, Any] = field(default_factory=dict)
     line_items: dict[int, dict[str, Any]] = field(default_factory=dict)
     scores: list[dict[str, Any]] = field(default_factory=list)
@@ -365,6 +376,22 @@ class LmsPlatform:
                 return f"refused: {problems}", 400
             self.deep_link_items = items
             self.deep_link_claims = claims
+            # Like Moodle once the teacher saves: an activity per item, and a column for a graded one.
+            for item in items:
+                link_id = f"placed-{len(self.placements) + 1}"
+                placement = {"title": item["title"], "custom": item.get("custom") or {}}
+                if item.get("lineItem"):
+                    n = len(self.line_items) + 1
+                    placement["lineitem"] = self.url(f"/ags/lineitems/{n}/lineitem?type_id=1")
+                    self.line_items[n] = {
+                        "id": placement["lineitem"],
+                        "label": item["title"],
+                        "scoreMaximum": item["lineItem"]["scoreMaximum"],
+                        "resourceId": item["lineItem"].get("resourceId", ""),
+                        "tag": item["lineItem"].get("tag", ""),
+                        "resourceLinkId": link_id,
+                    }
+                self.placements[link_id] = placement
             return "<p>Content saved</p>"
 
         @app.post("/token")
@@ -539,6 +566,12 @@ def test_registration_launch_deep_linking_roster_and_gradebook(world: World) -> 
     assert item["lineItem"]["resourceId"] == f"stack:{stack_key}" and item["lineItem"]["scoreMaximum"] >= 1
     assert lms.deep_link_claims["https://purl.imsglobal.org/spec/lti-dl/claim/data"] == DL_DATA
     assert jwt.get_unverified_header(_jwt_of(answer))["kid"]  # signed with our active key, named by kid
+    (placed_link,) = lms.placements
+    placed_column = next(n for n, i in lms.line_items.items() if i["resourceLinkId"] == placed_link)
+
+    # 3b. The learner opens the placed stack: its launch offers the activity's own column.
+    opened = launch(world, "u-learner", hint=placed_link)
+    assert opened.status_code == 200 and urlsplit(opened.url).path == f"/learn/stacks/{stack_key}", opened.url
 
     # 4. The roster, read over NRPS with Link paging (limit=2: three pages for five people).
     result = refresh_roster(db, context.id)
@@ -568,7 +601,8 @@ def test_registration_launch_deep_linking_roster_and_gradebook(world: World) -> 
         "Clear, well-evidenced practice.",
     )
     assert decision is not None
-    outbox.drain(db)
+    while outbox.drain(db).delivered:  # the placement's adoption writes further messages
+        pass
     assert outbox.pending(db) == [], [m.last_error for m in outbox.pending(db)]
 
     by_resource = {i["resourceId"]: n for n, i in lms.line_items.items()}
@@ -580,8 +614,14 @@ def test_registration_launch_deep_linking_roster_and_gradebook(world: World) -> 
     assert earned["userId"] == "u-learner"
     assert (earned["scoreGiven"], earned["scoreMaximum"], earned["gradingProgress"]) == (1, 1, "FullyGraded")
     assert earned["comment"] == "Clear, well-evidenced practice."
-    stack_scores = [s for s in lms.scores if s["line_item"] == by_resource.get(f"stack:{stack_key}")]
+    # The placed stack's scores land in the activity's own column, as a number Moodle and Open edX keep.
+    stack_scores = [s for s in lms.scores if s["line_item"] == placed_column]
     assert stack_scores and stack_scores[-1]["scoreGiven"] == 1
+    assert stack_scores[-1]["gradingProgress"] == "FullyGraded"
+    assert [i["resourceId"] for i in lms.line_items.values()].count(
+        f"stack:{stack_key}"
+    ) == 1  # no second one
+    assert lms.line_items[by_resource[f"credential:{credential_key}"]]["resourceLinkId"] == ""  # not placed
     assert all(ct.startswith(SCORE_MEDIA) for ct in lms.score_content_types)
     # One token for the roster and one for the gradebook (different scopes), none refused.
     assert lms.token_refusals == [] and lms.token_requests == 2
