@@ -1,8 +1,9 @@
-"""Set-based queries: stack completion and CEU eligibility for a whole course in one statement."""
+"""Set-based queries: stack completion and CEU eligibility for a whole course in one statement, each
+learner's stacks judged by the map version they started them under."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -16,9 +17,9 @@ from sqlalchemy import (
     select,
     text,
 )
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
-from .models import Grant, StackCredential, StackDef, Submission
+from .models import CourseMapVersion, Grant, LearnerStackVersion, StackCredential, StackDef, Submission
 
 # A learner's earned credentials fit one 64-bit mask when a course has at most this many credentials.
 MASK_LIMIT = 62
@@ -54,19 +55,27 @@ def completed_stacks(session: Session, context_id: int, map_version_id: int) -> 
 
 
 def completion_table(session: Session, context_id: int, map_version_id: int) -> CompletionTable:
-    """Which stacks each learner of the course has completed, and which are granted, in one query."""
-    members = session.execute(
+    """Which stacks each learner of the course has completed, and which are granted, in one query.
+
+    ``map_version_id`` is the live version of the course's map. A learner's stack is judged by the older
+    version recorded for them in ``learner_stack_versions`` when there is one (services/learner_maps.py),
+    else by the live version; only the live version's stacks are reported."""
+    older = _older_versions_in_use(session, context_id, map_version_id)
+    rows = session.execute(
         select(
             StackDef.id,
+            StackDef.map_version_id,
             StackDef.stack_key,
             StackDef.choose,
             StackCredential.credential_key,
             StackCredential.required,
         )
         .join(StackCredential, StackCredential.stack_def_id == StackDef.id)
-        .where(StackDef.map_version_id == map_version_id)
-        .order_by(StackCredential.credential_key)
+        .where(StackDef.map_version_id.in_([map_version_id, *older]))
+        .order_by(StackCredential.credential_key, StackDef.map_version_id)
     ).all()
+    live_stacks = {m.stack_key for m in rows if m.map_version_id == map_version_id}
+    members = [m for m in rows if m.stack_key in live_stacks]
     keys = sorted({m.credential_key for m in members})
     if not keys:
         return CompletionTable((), [])
@@ -74,8 +83,30 @@ def completion_table(session: Session, context_id: int, map_version_id: int) -> 
         # Aggregating a million rows spills to disk at the default 4 MB; this query may use more, once.
         session.execute(text("SET LOCAL work_mem = '64MB'"))
     if len(keys) > MASK_LIMIT:
-        return _table_from_pairs(_completed_by_join(session, context_id, map_version_id))
-    return _completed_by_mask(session, context_id, keys, members)
+        return _table_from_pairs(_completed_by_join(session, context_id, map_version_id, older))
+    return _completed_by_mask(session, context_id, keys, members, map_version_id, older)
+
+
+def _older_versions_in_use(session: Session, context_id: int, live_version_id: int) -> list[int]:
+    """The older versions of the live version's map that judge some learner's stack in this course: one
+    index probe per version of the map, so the usual case (everyone on the live version) costs nothing."""
+    live = aliased(CourseMapVersion)
+    in_use = (
+        select(LearnerStackVersion.id)
+        .where(
+            LearnerStackVersion.context_id == context_id,
+            LearnerStackVersion.map_version_id == CourseMapVersion.id,
+        )
+        .exists()
+    )
+    return list(
+        session.scalars(
+            select(CourseMapVersion.id)
+            .join(live, live.course_key == CourseMapVersion.course_key)
+            .where(live.id == live_version_id, CourseMapVersion.id != live_version_id, in_use)
+            .order_by(CourseMapVersion.id)
+        )
+    )
 
 
 @dataclass
@@ -87,15 +118,24 @@ class _StackMasks:
 
 
 def _completed_by_mask(
-    session: Session, context_id: int, keys: list[str], members: Sequence[Any]
+    session: Session,
+    context_id: int,
+    keys: list[str],
+    members: Sequence[Any],
+    live_version_id: int,
+    older: list[int],
 ) -> CompletionTable:
     """One pass over the earned submissions: each learner's earned set becomes a bit mask (GROUP BY learner),
     then each stack's rule is a mask test. A learner has one submission per credential (unique key),
-    so the sum of distinct powers of two is their bitwise OR, on SQLite as on PostgreSQL."""
+    so the sum of distinct powers of two is their bitwise OR, on SQLite as on PostgreSQL. Learners judged
+    by an older version for some stack take that version's test for it (their recorded versions are
+    joined, one row per learner, only when such versions exist)."""
     bit = {key: 1 << i for i, key in enumerate(keys)}
-    stacks: dict[int, _StackMasks] = {}
+    versions: dict[int, dict[str, _StackMasks]] = {}
     for m in members:
-        masks_of = stacks.setdefault(m.id, _StackMasks(m.stack_key, m.choose))
+        masks_of = versions.setdefault(m.map_version_id, {}).setdefault(
+            m.stack_key, _StackMasks(m.stack_key, m.choose)
+        )
         if m.required:
             masks_of.required |= bit[m.credential_key]
         else:
@@ -106,21 +146,50 @@ def _completed_by_mask(
         else_=literal(0, BigInteger),
     )
     mask = func.sum(credential_bit).cast(BigInteger)
-    ordered = list(stacks.values())
+    ordered = list(versions[live_version_id].values())
+    earned = (Submission.context_id == context_id, Submission.state == "earned")
     # One row per learner with at least one complete stack: bit i of "done" is stack i of ``ordered``.
-    done = sum(
-        (
-            case((_rule_met(mask, stack), literal(1 << i, Integer)), else_=0)
-            for i, stack in enumerate(ordered)
-        ),
-        start=literal(0, Integer),
-    )
-    learners = (
-        select(Submission.user_id, done.label("done"))
-        .where(Submission.context_id == context_id, Submission.state == "earned")
-        .group_by(Submission.user_id)
-        .subquery()
-    )
+    if not older:
+        done = _sum(_bit_if(_rule_met(mask, stack), i) for i, stack in enumerate(ordered))
+        learners = select(Submission.user_id, done.label("done")).where(*earned).group_by(Submission.user_id)
+    else:
+        masks = (
+            select(Submission.user_id.label("user_id"), mask.label("mask"))
+            .where(*earned)
+            .group_by(Submission.user_id)
+            .subquery()
+        )
+        recorded = (
+            select(
+                LearnerStackVersion.user_id.label("user_id"),
+                *(
+                    func.max(
+                        case((LearnerStackVersion.stack_key == stack.key, LearnerStackVersion.map_version_id))
+                    ).label(f"v{i}")
+                    for i, stack in enumerate(ordered)
+                ),
+            )
+            .where(
+                LearnerStackVersion.context_id == context_id, LearnerStackVersion.map_version_id.in_(older)
+            )
+            .group_by(LearnerStackVersion.user_id)
+            .subquery()
+        )
+
+        def stack_done(i: int, stack: _StackMasks) -> Any:
+            live = _bit_if(_rule_met(masks.c.mask, stack), i)
+            branches = [
+                (recorded.c[f"v{i}"] == v, _bit_if(_rule_met(masks.c.mask, versions[v][stack.key]), i))
+                for v in older
+                if stack.key in versions.get(v, {})
+            ]
+            return case(*branches, else_=live) if branches else live
+
+        done = _sum(stack_done(i, stack) for i, stack in enumerate(ordered))
+        learners = select(masks.c.user_id, done.label("done")).select_from(
+            masks.outerjoin(recorded, recorded.c.user_id == masks.c.user_id)
+        )
+    learners_q = learners.subquery()
     stack_bit = case(
         {stack.key: literal(1 << i, Integer) for i, stack in enumerate(ordered)},
         value=Grant.target_key,
@@ -133,12 +202,20 @@ def _completed_by_mask(
         .subquery()
     )
     query = (
-        select(learners.c.user_id, learners.c.done, func.coalesce(granted.c.granted, 0))
-        .outerjoin(granted, granted.c.user_id == learners.c.user_id)
-        .where(learners.c.done > 0)
+        select(learners_q.c.user_id, learners_q.c.done, func.coalesce(granted.c.granted, 0))
+        .outerjoin(granted, granted.c.user_id == learners_q.c.user_id)
+        .where(learners_q.c.done > 0)
     )
     rows = [(int(u), int(d), int(g)) for u, d, g in session.execute(query)]
     return CompletionTable(tuple(stack.key for stack in ordered), rows)
+
+
+def _bit_if(condition: Any, i: int) -> Any:
+    return case((condition, literal(1 << i, Integer)), else_=0)
+
+
+def _sum(terms: Iterable[Any]) -> Any:
+    return sum(terms, start=literal(0, Integer))
 
 
 def _table_from_pairs(pairs: list[CompletedStack]) -> CompletionTable:
@@ -164,15 +241,20 @@ def _rule_met(mask: Any, stack: _StackMasks) -> Any:
     return condition
 
 
-def _completed_by_join(session: Session, context_id: int, map_version_id: int) -> list[CompletedStack]:
-    """The general form for very large courses: a GROUP BY (learner, stack) over earned submissions."""
+def _completed_by_join(
+    session: Session, context_id: int, live_version_id: int, older: list[int]
+) -> list[CompletedStack]:
+    """The general form for very large courses: a GROUP BY (learner, stack) over earned submissions, each
+    stack counted under the version that judges it for that learner (see ``completion_table``)."""
+    versions = [live_version_id, *older]
+    live_keys = select(StackDef.stack_key).where(StackDef.map_version_id == live_version_id)
     totals = (
         select(
             StackCredential.stack_def_id.label("stack_def_id"),
             func.sum(case((StackCredential.required, 1), else_=0)).label("required_total"),
         )
         .join(StackDef, StackDef.id == StackCredential.stack_def_id)
-        .where(StackDef.map_version_id == map_version_id)
+        .where(StackDef.map_version_id.in_(versions))
         .group_by(StackCredential.stack_def_id)
         .subquery()
     )
@@ -187,29 +269,40 @@ def _completed_by_join(session: Session, context_id: int, map_version_id: int) -
         )
         .join(StackCredential, StackCredential.credential_key == Submission.credential_key)
         .join(StackDef, StackDef.id == StackCredential.stack_def_id)
-        .where(
-            Submission.context_id == context_id,
-            Submission.state == "earned",
-            StackDef.map_version_id == map_version_id,
-        )
-        .group_by(Submission.user_id, StackDef.id, StackDef.stack_key, StackDef.choose)
-        .subquery()
+        .where(Submission.context_id == context_id, Submission.state == "earned")
     )
+    if older:
+        recorded = aliased(LearnerStackVersion)
+        earned = earned.outerjoin(
+            recorded,
+            and_(
+                recorded.context_id == context_id,
+                recorded.user_id == Submission.user_id,
+                recorded.stack_key == StackDef.stack_key,
+                recorded.map_version_id.in_(older),
+            ),
+        ).where(
+            StackDef.map_version_id == func.coalesce(recorded.map_version_id, live_version_id),
+            StackDef.stack_key.in_(live_keys),
+        )
+    else:
+        earned = earned.where(StackDef.map_version_id == live_version_id)
+    grouped = earned.group_by(Submission.user_id, StackDef.id, StackDef.stack_key, StackDef.choose).subquery()
     query = (
-        select(earned.c.user_id, earned.c.stack_key, Grant.id.isnot(None).cast(Integer))
-        .join(totals, totals.c.stack_def_id == earned.c.stack_def_id)
+        select(grouped.c.user_id, grouped.c.stack_key, Grant.id.isnot(None).cast(Integer))
+        .join(totals, totals.c.stack_def_id == grouped.c.stack_def_id)
         .outerjoin(
             Grant,
             and_(
                 Grant.context_id == context_id,
-                Grant.user_id == earned.c.user_id,
+                Grant.user_id == grouped.c.user_id,
                 Grant.kind == "stack",
-                Grant.target_key == earned.c.stack_key,
+                Grant.target_key == grouped.c.stack_key,
             ),
         )
         .where(
-            earned.c.required_earned == totals.c.required_total,
-            earned.c.electives_earned >= earned.c.choose,
+            grouped.c.required_earned == totals.c.required_total,
+            grouped.c.electives_earned >= grouped.c.choose,
         )
     )
     return [CompletedStack(int(u), str(s), bool(g)) for u, s, g in session.execute(query)]

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from ..db import Database
 from ..db.base import utcnow
 from ..db.models import Assessment, Submission, User
 from ..domain.completion import progress
+from ..domain.definitions import CourseMap, Stack
+from ..domain.grants import DueGrant
 from ..domain.rubric import Decision, ScoringError
 from ..domain.rubric import decide as rubric_decide
 from ..domain.submissions import SubmissionState, TransitionError, next_state
@@ -19,6 +23,7 @@ from . import audit, outbox
 from .errors import Conflict, NotFound, ServiceError
 from .evidence import SubmissionView, _view, gradebook_payload
 from .grants import earned_credentials, grant_due
+from .learner_maps import learner_course
 from .map_versions import course_map_for_version
 from .scope import context_course, lock_learner
 
@@ -140,35 +145,52 @@ def decide(
         outbox.enqueue(session, "gradebook.credential", gradebook_payload(sub, credential, feedback.strip()))
         new_grants: list[tuple[int, str, str]] = []
         if new_state is SubmissionState.EARNED:
-            _, course, version_id = context_course(session, context_id)
+            # Completion is judged, stack by stack, by the version the learner started the stack under.
+            learner = learner_course(session, context_id, sub.user_id)
+            course = learner.course
             created = grant_due(
                 session,
                 context_id=context_id,
                 user_id=sub.user_id,
                 course=course,
-                map_version_id=version_id,
+                map_version_id=learner.live_version_id,
                 actor_user_id=assessor_id,
+                stack_versions=learner.stack_versions,
             )
             new_grants = [(gid, due.kind.value, due.target_id) for gid, due in created]
-            granted = {due.target_id: due for _, due in created}
-            earned = earned_credentials(session, context_id, sub.user_id)
-            for stack in course.stacks_containing(sub.credential_key):
-                done, needed = progress(stack, earned)
-                due = granted.get(stack.id)
-                outbox.enqueue(
-                    session,
-                    "gradebook.stack",
-                    {
-                        "context_id": context_id,
-                        "user_id": sub.user_id,
-                        "course_key": course.id,
-                        "stack_key": stack.id,
-                        "title": stack.title,
-                        "earned_count": done,
-                        "required_count": needed,
-                        "granted": done >= needed,
-                        "ceus": str(due.ceus) if due else None,
-                        "timestamp": utcnow().isoformat(),
-                    },
-                )
+            stacks = course.stacks_containing(sub.credential_key)
+            enqueue_stack_scores(session, context_id, sub.user_id, course, stacks, created)
         return DecisionResult(outcome.decision, outcome.unmet_criteria, new_grants)
+
+
+def enqueue_stack_scores(
+    session: Session,
+    context_id: int,
+    user_id: int,
+    course: CourseMap,
+    stacks: Iterable[Stack],
+    created: Sequence[tuple[int, DueGrant]],
+) -> None:
+    """A gradebook message per stack: the learner's progress in it (``course`` as they are judged by it),
+    and its CEUs when this unit of work granted them (``created``)."""
+    granted = {due.target_id: due for _, due in created}
+    earned = earned_credentials(session, context_id, user_id)
+    for stack in stacks:
+        done, needed = progress(stack, earned)
+        due = granted.get(stack.id)
+        outbox.enqueue(
+            session,
+            "gradebook.stack",
+            {
+                "context_id": context_id,
+                "user_id": user_id,
+                "course_key": course.id,
+                "stack_key": stack.id,
+                "title": stack.title,
+                "earned_count": done,
+                "required_count": needed,
+                "granted": done >= needed,
+                "ceus": str(due.ceus) if due else None,
+                "timestamp": utcnow().isoformat(),
+            },
+        )

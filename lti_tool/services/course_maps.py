@@ -99,6 +99,11 @@ def load_map(db: Database, loaded: LoadedMap) -> LoadResult:
     raise AssertionError("unreachable")
 
 
+def load_in(session: Session, loaded: LoadedMap) -> LoadResult:
+    """Load ``loaded`` inside the caller's unit of work (a designer's upload, published and audited there)."""
+    return _load(session, loaded)
+
+
 def _load(session: Session, loaded: LoadedMap) -> LoadResult:
     key = loaded.course_map.id
     course = session.execute(select(Course).where(Course.key == key).with_for_update()).scalar_one_or_none()

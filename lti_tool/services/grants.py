@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -14,7 +15,7 @@ from ..db import Database
 from ..db.base import utcnow
 from ..db.models import Grant, Submission
 from ..domain.definitions import CourseMap
-from ..domain.grants import DueGrant, due_grants
+from ..domain.grants import DueGrant, GrantKind, due_grants
 from ..domain.submissions import SubmissionState
 from . import audit
 
@@ -63,10 +64,17 @@ def grant_due(
     course: CourseMap,
     map_version_id: int,
     actor_user_id: int | None,
+    stack_versions: Mapping[str, int] | None = None,
 ) -> list[tuple[int, DueGrant]]:
-    """Insert every grant now due that is not yet recorded; returns the ones this call created."""
+    """Insert every grant now due that is not yet recorded; returns the ones this call created.
+
+    ``course`` is the course as the learner is judged by it (services/learner_maps.py); a stack's grant
+    records the version that judged it (``stack_versions``), the course award ``map_version_id``."""
     created: list[tuple[int, DueGrant]] = []
     for due in due_grants(course, earned_credentials(session, context_id, user_id)):
+        version_id = map_version_id
+        if due.kind is GrantKind.STACK and stack_versions:
+            version_id = stack_versions.get(due.target_id, map_version_id)
         grant_id = _insert_once(
             session,
             {
@@ -76,7 +84,7 @@ def grant_due(
                 "target_key": due.target_id,
                 "title": due.title,
                 "course_key": course.id,
-                "map_version_id": map_version_id,
+                "map_version_id": version_id,
                 "contact_hours": due.contact_hours,
                 "ceus": due.ceus,
                 "granted_at": utcnow(),
@@ -92,7 +100,7 @@ def grant_due(
             actor_user_id=actor_user_id,
             actor=None if actor_user_id else "system",
             context_id=context_id,
-            map_version_id=map_version_id,
+            map_version_id=version_id,
             data={
                 "learner": user_id,
                 "target": due.target_id,

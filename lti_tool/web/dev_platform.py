@@ -5,12 +5,15 @@ It is a real platform: its own RSA key (``instance/dev_platform_key.pem``), its 
 authentication request and auto-posts a signed id_token to ``/lti/launch``, and a deep-linking return
 endpoint that verifies the tool's signed LtiDeepLinkingResponse. On first use it registers itself as a
 Platform + Deployment (issuer ``BASE_URL/dev/platform``, client id ``dev-tool``, deployment
-``dev-deployment``) with a course context ``dev-course`` bound to the course map ``learning-differences``.
+``dev-deployment``). It has one development course per loaded course map (``dev_course_id``: ``dev-course``
+for ``learning-differences``, ``dev-course-<map>`` for any other), whose launches name that map in the
+``course_map`` custom parameter, so a course binds to its map on the first launch; its home page offers
+launches into each, and links to its gradebook page (``/dev/platform/scores``).
 
 For the platform's service endpoints (token, NRPS, AGS, in another module):
 - ``dev_platform_key() -> (kid, private_key_pem)`` signs what the platform signs;
-- ``dev_platform_jwks()`` is its public key set; ``dev_issuer()``, ``DEV_CLIENT_ID``, ``DEV_DEPLOYMENT_ID``,
-  ``DEV_CONTEXT_ID`` name the registration;
+- ``dev_platform_jwks()`` is its public key set; ``dev_issuer()``, ``DEV_CLIENT_ID``, ``DEV_DEPLOYMENT_ID``
+  name the registration, ``DEV_CONTEXT_ID`` the course of ``DEV_COURSE_MAP``;
 - ``dev_users()`` lists the fake people (sub, name, email, LTI role URIs) for the roster.
 """
 
@@ -92,7 +95,8 @@ _USERS = (
         "Dee",
         "Designer",
         "dee@dev.example",
-        (MEMBERSHIP + "Instructor",),
+        # An editing role: Instructor alone is a teacher who assesses (docs/decisions/0005).
+        (MEMBERSHIP + "Instructor", MEMBERSHIP + "ContentDeveloper"),
         "course designer",
     ),
 )
@@ -182,24 +186,46 @@ def ensure_registered() -> None:
             log.warning("event=dev_course_map_unavailable path=%s error=%s", path, exc)
 
 
-def _picker() -> dict[str, list[tuple[str, str]]]:
+def dev_course_id(course_key: str) -> str:
+    """The development course that follows ``course_key``: one course per loaded map."""
+    return DEV_CONTEXT_ID if course_key == DEV_COURSE_MAP else f"{DEV_CONTEXT_ID}-{course_key}"
+
+
+@dataclass(frozen=True)
+class DevCourse:
+    key: str
+    title: str
+    context_id: str
+    stacks: list[tuple[str, str]]
+    credentials: list[tuple[str, str]]
+
+
+def _courses() -> list[DevCourse]:
+    """A development course per loaded course map, the shipped ``DEV_COURSE_MAP`` first."""
     from ..services import course_maps
 
-    try:
-        course = course_maps.get_course_map(_db(), DEV_COURSE_MAP)
-    except Exception:
-        return {"stacks": [], "credentials": []}
-    return {
-        "stacks": [(s.id, s.title) for s in course.stacks],
-        "credentials": [(cr.id, cr.title) for cr in course.credentials],
-    }
+    courses = []
+    for summary in course_maps.list_courses(_db()):
+        course = course_maps.get_course_map(_db(), summary.key, summary.version_id)
+        courses.append(
+            DevCourse(
+                summary.key,
+                summary.title,
+                dev_course_id(summary.key),
+                [(s.id, s.title) for s in course.stacks],
+                [(cr.id, cr.title) for cr in course.credentials],
+            )
+        )
+    return sorted(courses, key=lambda c: (c.key != DEV_COURSE_MAP, c.title.lower()))
 
 
 @bp.get("")
 @bp.get("/")
 def home() -> str:
     ensure_registered()
-    return render_template("dev_platform/home.html", users=dev_users(), picker=_picker(), issuer=dev_issuer())
+    return render_template(
+        "dev_platform/home.html", users=dev_users(), courses=_courses(), issuer=dev_issuer()
+    )
 
 
 @bp.post("/start")
@@ -212,7 +238,10 @@ def start() -> str:
     message_type = (
         c.DEEP_LINKING_REQUEST if request.form.get("message") == "deep_linking" else c.RESOURCE_LINK_REQUEST
     )
-    hint = {"message_type": message_type}
+    course_map = request.form.get("course") or DEV_COURSE_MAP
+    if course_map not in {course.key for course in _courses()}:
+        abort(400, f"No course map {course_map!r} is loaded: put it in COURSE_MAPS_DIR and load it.")
+    hint = {"message_type": message_type, "course_map": course_map}
     target = request.form.get("target", "")
     if ":" in target:
         kind, key = target.split(":", 1)
@@ -279,7 +308,10 @@ def launch_claims(user: DevUser, nonce: str, hint: dict[str, Any]) -> dict[str, 
     issuer = dev_issuer()
     now = int(time.time())
     message_type = hint.get("message_type") or c.RESOURCE_LINK_REQUEST
-    custom: dict[str, str] = {"course_map": DEV_COURSE_MAP}
+    course_map = str(hint.get("course_map") or DEV_COURSE_MAP)
+    context_id = dev_course_id(course_map)
+    # The course's placements name its map, as a Deep Linking placement does in an LMS.
+    custom: dict[str, str] = {"course_map": course_map}
     for kind in ("stack", "credential"):
         if hint.get(kind):
             custom[kind] = str(hint[kind])
@@ -300,20 +332,22 @@ def launch_claims(user: DevUser, nonce: str, hint: dict[str, Any]) -> dict[str, 
         c.TARGET_LINK_URI: base + "/lti/launch",
         c.ROLES: list(user.roles),
         c.CONTEXT: {
-            "id": DEV_CONTEXT_ID,
-            "label": "DEV101",
-            "title": "Development course",
+            "id": context_id,
+            "label": "DEV101" if context_id == DEV_CONTEXT_ID else f"DEV-{course_map}"[:64],
+            "title": "Development course"
+            if context_id == DEV_CONTEXT_ID
+            else f"Development course: {course_map}",
             "type": ["CourseSection"],
         },
         c.TOOL_PLATFORM: {"product_family_code": "dev-platform", "name": "Development platform"},
         c.CUSTOM: custom,
         c.NRPS: {
-            "context_memberships_url": f"{issuer}/nrps/{DEV_CONTEXT_ID}/memberships",
+            "context_memberships_url": f"{issuer}/nrps/{context_id}/memberships",
             "service_versions": ["2.0"],
         },
         c.AGS_ENDPOINT: {
             "scope": [c.SCOPE_LINEITEM, c.SCOPE_LINEITEM_READONLY, c.SCOPE_RESULT_READONLY, c.SCOPE_SCORE],
-            "lineitems": f"{issuer}/ags/{DEV_CONTEXT_ID}/lineitems",
+            "lineitems": f"{issuer}/ags/{context_id}/lineitems",
         },
     }
     if message_type == c.DEEP_LINKING_REQUEST:
