@@ -142,7 +142,7 @@ def publish_new_version(db: Database, context_id: int, moved_share: float) -> in
         moved = conn.execute(
             text(
                 "UPDATE learner_stack_versions SET map_version_id = :v "
-                "WHERE context_id = :c AND hashtext(user_id::text) % 1000 < :share"
+                "WHERE context_id = :c AND abs(hashtext(user_id::text)) % 1000 < :share"
             ),
             {"v": new.version_id, "c": context_id, "share": int(moved_share * 1000)},
         ).rowcount

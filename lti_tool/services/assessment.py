@@ -22,6 +22,7 @@ from ..domain.submissions import SubmissionState, TransitionError, next_state
 from . import audit, outbox
 from .errors import Conflict, NotFound, ServiceError
 from .evidence import SubmissionView, _view, gradebook_payload
+from .gradebook import stack_payload
 from .grants import earned_credentials, grant_due
 from .learner_maps import learner_course
 from .map_versions import course_map_for_version
@@ -178,19 +179,6 @@ def enqueue_stack_scores(
     for stack in stacks:
         done, needed = progress(stack, earned)
         due = granted.get(stack.id)
-        outbox.enqueue(
-            session,
-            "gradebook.stack",
-            {
-                "context_id": context_id,
-                "user_id": user_id,
-                "course_key": course.id,
-                "stack_key": stack.id,
-                "title": stack.title,
-                "earned_count": done,
-                "required_count": needed,
-                "granted": done >= needed,
-                "ceus": str(due.ceus) if due else None,
-                "timestamp": utcnow().isoformat(),
-            },
-        )
+        ceus = due.ceus if due else None
+        payload = stack_payload(context_id, user_id, course.id, stack.id, stack.title, done, needed, ceus)
+        outbox.enqueue(session, "gradebook.stack", payload)

@@ -38,6 +38,7 @@ from .gradebook import (
     placements_for,
     stack_payload,
 )
+from .learner_maps import learner_course
 from .scope import context_course
 
 
@@ -143,7 +144,7 @@ def _resend_credential(session: Session, context_id: int, course: CourseMap, key
 
 def _resend_stack(session: Session, context_id: int, course: CourseMap, key: str) -> int:
     try:
-        stack = course.stack(key)
+        course.stack(key)
     except KeyError:
         return 0
     earned_by_user: dict[int, set[str]] = {}
@@ -151,7 +152,6 @@ def _resend_stack(session: Session, context_id: int, course: CourseMap, key: str
         select(Submission.user_id, Submission.credential_key).where(
             Submission.context_id == context_id,
             Submission.state == SubmissionState.EARNED.value,
-            Submission.credential_key.in_(sorted(stack.rule.credential_ids)),
         )
     ):
         earned_by_user.setdefault(user_id, set()).add(credential_key)
@@ -159,14 +159,20 @@ def _resend_stack(session: Session, context_id: int, course: CourseMap, key: str
         Grant.context_id == context_id, Grant.kind == STACK, Grant.target_key == key
     )
     ceus = {user_id: value for user_id, value in session.execute(granted)}
+    sent = 0
     for user_id, earned in sorted(earned_by_user.items()):
+        # Each learner's stack as the version they started it under defines it (services/learner_maps.py).
+        stack = learner_course(session, context_id, user_id).course.stack(key)
+        if not stack.rule.credential_ids & earned:
+            continue
         done, needed = progress(stack, frozenset(earned))
         outbox.enqueue(
             session,
             TOPIC_STACK,
             stack_payload(context_id, user_id, course.id, key, stack.title, done, needed, ceus.get(user_id)),
         )
-    return len(earned_by_user)
+        sent += 1
+    return sent
 
 
 # --- retired columns ---------------------------------------------------------------------------------

@@ -8,7 +8,6 @@ one the course follows now are ignored, so a course moved to another map starts 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -108,8 +107,3 @@ def start_stacks(session: Session, learner: LearnerCourse, user_id: int, credent
             data={"learner": user_id, "stack": stack_key, "credential": credential_key},
         )
     return started
-
-
-def stacks_started(learner: LearnerCourse) -> Sequence[str]:
-    """The live stacks the learner has started, in the live order."""
-    return [s.id for s in learner.live.stacks if s.id in learner.recorded]

@@ -14,15 +14,16 @@ from functools import partial
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Connection, create_engine, select, text
+from sqlalchemy import Connection, create_engine, func, select, text
 
 from lti_tool.db import Database, queries
+from lti_tool.db.lti_service_models import Placement
 from lti_tool.db.migrate import upgrade
 from lti_tool.db.models import AuditEvent, Context, Grant, LearnerStackVersion, OutboxMessage, Submission
 from lti_tool.domain.completion import stack_complete
 from lti_tool.domain.definitions import ArtifactInput
 from lti_tool.domain.learner_map import as_started
-from lti_tool.services import assessment, evidence, learner_versions, progress
+from lti_tool.services import assessment, column_adoption, evidence, learner_versions, progress
 from lti_tool.services.course_maps import load_course_maps
 from lti_tool.services.eligibility import course_eligibility
 from lti_tool.services.errors import Conflict
@@ -422,3 +423,37 @@ def _insert(conn: Connection, table: str, **values: object) -> None:
     conn.execute(
         text(f"INSERT INTO {table} ({columns}) VALUES ({', '.join(':' + k for k in values)})"), values
     )
+
+
+def test_an_adopted_stack_column_gets_each_learners_progress_by_their_version(db, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """When a placement's column is adopted, every learner's stack state is sent again: as they are judged."""
+    c = scenario.course(db)
+    assessor = c.person("Ada", scenario.ASSESSOR)
+    early = c.person("Early Starter")
+    for key in ORIGINAL[:2]:
+        scenario.earn(c, early, assessor, key)
+    publish(db, edited_map(tmp_path))
+    late = c.person("Late Starter")
+    scenario.earn(c, late, assessor, ORIGINAL[0])
+    with db.transaction() as session:
+        session.add(
+            Placement(
+                context_id=c.context_id,
+                resource_link_id="rl-ef",
+                target_kind="stack",
+                target_key=STACK,
+                lineitem_url="https://lms.example/lineitems/7",
+            )
+        )
+    with db.transaction() as session:
+        before = session.scalar(select(func.max(OutboxMessage.id))) or 0
+    adoption = column_adoption.adopt_placement(db, c.context_id, "stack", STACK)
+    assert adoption is not None and adoption.resent == 2
+    with db.read() as session:
+        sent = [
+            m.payload
+            for m in session.scalars(select(OutboxMessage).where(OutboxMessage.id > before))
+            if m.topic == "gradebook.stack"
+        ]
+    counts = {p["user_id"]: (p["earned_count"], p["required_count"]) for p in sent}
+    assert counts == {early: (2, 5), late: (1, 6)}
