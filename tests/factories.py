@@ -15,7 +15,13 @@ from flask.testing import FlaskClient
 
 from lti_tool.db import Database
 from lti_tool.db.models import Context, Deployment, Membership, Platform, User
-from lti_tool.domain.definitions import CourseMap, Credential
+from lti_tool.domain.definitions import (
+    ArtifactInput,
+    CourseMap,
+    Credential,
+    OverviewQuestion,
+    ReflectionPrompt,
+)
 from lti_tool.services import assessment, evidence
 from lti_tool.services.course_maps import get_course_map, load_course_maps
 from lti_tool.web.auth import ASSESSOR, DESIGNER, LEARNER, Actor
@@ -116,8 +122,12 @@ def words(n: int, word: str = "evidence") -> str:
 def complete_texts(credential: Credential) -> tuple[dict[str, str], dict[str, str]]:
     """Answers and reflections long enough for every prompt of ``credential``."""
     req = credential.requirements
-    answers = {q.id: words(max(q.min_words, 1) + 5, "observation") for q in req.overview_questions}
-    reflections = {r.id: words(max(r.min_words, 1) + 5, "reflection") for r in req.reflection_prompts}
+
+    def enough(p: OverviewQuestion | ReflectionPrompt) -> int:
+        return min(max(p.min_words, 1) + 5, p.max_words or 1_000_000)
+
+    answers = {q.id: words(enough(q), "observation") for q in req.overview_questions}
+    reflections = {r.id: words(enough(r), "reflection") for r in req.reflection_prompts}
     return answers, reflections
 
 
@@ -133,7 +143,9 @@ def complete_evidence(db: Database, learner: Actor, credential: Credential) -> N
                 learner.user_id,
                 credential.id,
                 req.id,
-                f"https://evidence.example/{credential.id}/{req.id}/{i}",
+                # a video file's address where only video links are taken (a classroom video)
+                f"https://evidence.example/{credential.id}/{req.id}/{i}"
+                + ("" if ArtifactInput.LINK in req.accepts else ".mp4"),
                 f"{req.description[:40]} {i + 1}",
             )
 

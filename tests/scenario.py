@@ -9,6 +9,7 @@ from pathlib import Path
 from lti_tool.config import REPO_ROOT
 from lti_tool.db import Database
 from lti_tool.db.models import Context, Deployment, Membership, Platform, User
+from lti_tool.domain.definitions import ArtifactInput
 from lti_tool.services import assessment, evidence
 from lti_tool.services.course_maps import load_course_maps
 from lti_tool.services.map_versions import course_map_for_version
@@ -89,7 +90,7 @@ def complete_evidence(c: Course, learner: int, credential_key: str) -> None:
                 learner,
                 credential_key,
                 artifact.id,
-                f"https://video.example/{n}",
+                f"https://video.example/{n}" + ("" if ArtifactInput.LINK in artifact.accepts else ".mp4"),
                 f"item {n}",
             )
     evidence.submit(c.db, c.context_id, learner, credential_key)

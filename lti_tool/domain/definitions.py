@@ -6,7 +6,7 @@ A course map (see ``course_maps/``) is turned into these values by
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 
@@ -19,11 +19,31 @@ class ArtifactKind(StrEnum):
     OTHER = "other"
 
 
+class ArtifactInput(StrEnum):
+    """How a learner hands an artifact in: an uploaded file (of the types its kind allows), any web link,
+    or a link to a video (a known video host or a video file)."""
+
+    FILE = "file"
+    LINK = "link"
+    VIDEO_LINK = "video_link"
+
+
+def default_accepts(kind: ArtifactKind) -> frozenset[ArtifactInput]:
+    """What a requirement of ``kind`` accepts when its map does not say: a classroom video is a video file
+    or a video link; a link is a link; anything else a file or a link."""
+    if kind is ArtifactKind.LINK:
+        return frozenset({ArtifactInput.LINK})
+    if kind is ArtifactKind.CLASSROOM_VIDEO:
+        return frozenset({ArtifactInput.FILE, ArtifactInput.VIDEO_LINK})
+    return frozenset({ArtifactInput.FILE, ArtifactInput.LINK})
+
+
 @dataclass(frozen=True)
 class OverviewQuestion:
     id: str
     prompt: str
     min_words: int = 0
+    max_words: int | None = None  # None: no upper limit
 
 
 @dataclass(frozen=True)
@@ -33,6 +53,12 @@ class ArtifactRequirement:
     description: str
     min_count: int = 1
     max_count: int = 1
+    # Empty: what the kind accepts by default (``default_accepts``); filled in on construction.
+    accepts: frozenset[ArtifactInput] = field(default=frozenset())
+
+    def __post_init__(self) -> None:
+        if not self.accepts:
+            object.__setattr__(self, "accepts", default_accepts(self.kind))
 
 
 @dataclass(frozen=True)
@@ -40,6 +66,7 @@ class ReflectionPrompt:
     id: str
     prompt: str
     min_words: int = 0
+    max_words: int | None = None  # None: no upper limit
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Is a learner's evidence complete enough to submit? Pure checks against the requirements."""
+"""Is a learner's evidence complete and within its word limits? Pure checks against the requirements."""
 
 from __future__ import annotations
 
@@ -16,6 +16,25 @@ class ArtifactRef:
 
 def word_count(text: str) -> int:
     return len(text.split())
+
+
+def over_word_limits(
+    requirements: SubmissionRequirements, answers: Mapping[str, str], reflections: Mapping[str, str]
+) -> list[str]:
+    """One sentence per answer or reflection longer than its ``max_words`` (empty when none is)."""
+    problems: list[str] = []
+    for what, prompts, texts in (
+        ("The answer to", requirements.overview_questions, answers),
+        ("The reflection", requirements.reflection_prompts, reflections),
+    ):
+        for p in prompts:
+            words = word_count(texts.get(p.id) or "")
+            if p.max_words is not None and words > p.max_words:
+                problems.append(
+                    f"{what} '{p.prompt}' has {words} words; the limit is {p.max_words}. "
+                    f"Shorten it by {words - p.max_words} word{'s' if words - p.max_words > 1 else ''}."
+                )
+    return problems
 
 
 def missing_evidence(
@@ -44,4 +63,4 @@ def missing_evidence(
             problems.append(f"Write the reflection: {r.prompt}")
         elif word_count(text) < r.min_words:
             problems.append(f"The reflection '{r.prompt}' needs at least {r.min_words} words.")
-    return problems
+    return problems + over_word_limits(requirements, answers, reflections)

@@ -12,18 +12,25 @@ from .errors import MapError, Path
 from .source import SourceFile
 
 
-def _duplicates(
-    source: SourceFile, items: Iterable[tuple[Path, str]], what: str, seen: dict[str, str] | None = None
-) -> list[MapError]:
-    """One error per id that is used again; ``seen`` maps an id to what first used it."""
+def _line(source: SourceFile, path: Path) -> str:
+    return f"line {source.where(path)[0]}"
+
+
+def _duplicates(source: SourceFile, items: Iterable[tuple[Path, str]], noun: str) -> list[MapError]:
+    """One error per id used again, at the line of the repeat, naming the line of the first use."""
     errors = []
-    seen = {} if seen is None else seen
+    seen: dict[str, str] = {}
     for path, value in items:
         if value in seen:
-            errors.append(source.error(path, f"duplicate id '{value}': already used by {seen[value]}"))
+            where = f"{seen[value]} and {_line(source, path)}"
+            errors.append(source.error(path, f"{noun} '{value}' is used twice ({where})"))
         else:
-            seen[value] = what
+            seen[value] = _line(source, path)
     return errors
+
+
+def _and(parts: list[str]) -> str:
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
 def check_course(source: SourceFile, directory_name: str, credential_files: dict[str, str]) -> list[MapError]:
@@ -40,61 +47,100 @@ def check_course(source: SourceFile, directory_name: str, credential_files: dict
     stacks: list[dict[str, Any]] = course["stacks"]
     award: dict[str, Any] | None = course.get("award")
 
-    errors += _duplicates(source, ((("units", i, "id"), u["id"]) for i, u in enumerate(units)), "a unit")
+    errors += _duplicates(source, ((("units", i, "id"), u["id"]) for i, u in enumerate(units)), "unit id")
+    errors += _duplicates(source, ((("stacks", i, "id"), s["id"]) for i, s in enumerate(stacks)), "stack id")
     # Stacks, credentials and the award are all things a learner earns: one namespace of ids.
-    earnable = {cid: f"credential file {name}" for cid, name in credential_files.items()}
+    shared = "; stacks, micro-credentials and the award share one set of ids"
+    first_use = {cid: f"credentials/{cid}.yaml" for cid in credential_files}
     for i, stack in enumerate(stacks):
-        errors += _duplicates(source, [(("stacks", i, "id"), stack["id"])], f"stack #{i + 1}", earnable)
-    if award is not None:
-        errors += _duplicates(source, [(("award", "id"), award["id"])], "the award", earnable)
-
-    stack_ids = [s["id"] for s in stacks]
-    embedded = set()
-    for i, unit in enumerate(units):
-        embedded.add(unit["stack"])
-        if unit["stack"] not in stack_ids:
+        here = f"the stack at {_line(source, ('stacks', i, 'id'))}"
+        if stack["id"] in credential_files:
+            where = f"{first_use[stack['id']]} and {here}"
             errors.append(
-                source.error(
-                    ("units", i, "stack"),
-                    f"unit '{unit['id']}' embeds stack '{unit['stack']}', which is not defined "
-                    f"(stacks: {', '.join(stack_ids)})",
-                )
+                source.error(("stacks", i, "id"), f"id '{stack['id']}' is used twice ({where}){shared}")
             )
+        first_use.setdefault(stack["id"], here)
+    if award is not None and award["id"] in first_use:
+        where = f"{first_use[award['id']]} and the award at {_line(source, ('award', 'id'))}"
+        errors.append(source.error(("award", "id"), f"id '{award['id']}' is used twice ({where}){shared}"))
+
+    errors += _stack_references(source, units, stacks, award)
+    errors += _credential_references(source, stacks, credential_files)
     for i, stack in enumerate(stacks):
-        errors += _check_stack(source, i, stack, credential_files)
-        if stack["id"] not in embedded:
+        errors += _check_stack(source, i, stack)
+    return errors
+
+
+def _stack_references(
+    source: SourceFile,
+    units: list[dict[str, Any]],
+    stacks: list[dict[str, Any]],
+    award: dict[str, Any] | None,
+) -> list[MapError]:
+    """Each stack id that units or the award use but no stack has: one error, at its first use, naming every
+    use (a renamed stack is one mistake, however often it is referred to); and stacks no unit embeds."""
+    stack_ids = [s["id"] for s in stacks]
+    uses: dict[str, list[tuple[Path, str]]] = {}
+    for i, unit in enumerate(units):
+        uses.setdefault(unit["stack"], []).append((("units", i, "stack"), f"unit '{unit['id']}'"))
+    if award is not None and isinstance(award["stacks"], list):
+        for j, stack_id in enumerate(award["stacks"]):
+            uses.setdefault(stack_id, []).append((("award", "stacks", j), "the award"))
+    unknown = [sid for sid in uses if sid not in stack_ids]
+    unused = [sid for sid in stack_ids if sid not in uses]
+    errors: list[MapError] = []
+    for stack_id in unknown:
+        refs = uses[stack_id]
+        users = _and([f"{who} ({_line(source, path)})" for path, who in refs])
+        message = f"stack '{stack_id}' is not defined, but {users} {'uses' if len(refs) == 1 else 'use'} it"
+        if len(unknown) == 1 and len(unused) == 1:
+            message += (
+                f"; stack '{unused[0]}' is defined and nothing uses it: if you renamed '{stack_id}' to "
+                f"'{unused[0]}', rename it back (ids must not change once learners use the map) or update "
+                "these references"
+            )
+        else:
+            message += f" (stacks: {', '.join(dict.fromkeys(stack_ids))})"
+        errors.append(source.error(refs[0][0], message))
+    embedded = {unit["stack"] for unit in units}
+    for i, stack in enumerate(stacks):
+        # A stack that only looks unembedded because it was renamed is part of the error above.
+        if stack["id"] not in embedded and not (len(unknown) == 1 and unused == [stack["id"]]):
             errors.append(
                 source.error(
                     ("stacks", i, "id"), f"stack '{stack['id']}' is not embedded in any unit", "warning"
                 )
             )
-    if award is not None and isinstance(award["stacks"], list):
-        for j, stack_id in enumerate(award["stacks"]):
-            if stack_id not in stack_ids:
-                errors.append(
-                    source.error(
-                        ("award", "stacks", j),
-                        f"award needs stack '{stack_id}', which is not defined "
-                        f"(stacks: {', '.join(stack_ids)})",
-                    )
-                )
     return errors
 
 
-def _check_stack(
-    source: SourceFile, i: int, stack: dict[str, Any], credential_files: dict[str, str]
+def _credential_references(
+    source: SourceFile, stacks: list[dict[str, Any]], credential_files: dict[str, str]
 ) -> list[MapError]:
+    """Each credential id that stacks list but that has no file: one error, at its first use."""
+    uses: dict[str, list[tuple[Path, str]]] = {}
+    for i, stack in enumerate(stacks):
+        for j, cid in enumerate(stack["credentials"]):
+            if cid not in credential_files:
+                uses.setdefault(cid, []).append((("stacks", i, "credentials", j), f"'{stack['id']}'"))
+    errors = []
+    for cid, refs in uses.items():
+        listed_by = "stack " + refs[0][1] if len(refs) == 1 else "stacks " + _and([who for _, who in refs])
+        others = "" if len(refs) == 1 else f" (also at {_and([_line(source, p) for p, _ in refs[1:]])})"
+        errors.append(
+            source.error(
+                refs[0][0],
+                f"{listed_by} {'lists' if len(refs) == 1 else 'list'} credential '{cid}', but there is no "
+                f"credentials/{cid}.yaml{others}",
+            )
+        )
+    return errors
+
+
+def _check_stack(source: SourceFile, i: int, stack: dict[str, Any]) -> list[MapError]:
     errors = []
     here: Path = ("stacks", i)
     listed: list[str] = stack["credentials"]
-    for j, cid in enumerate(listed):
-        if cid not in credential_files:
-            errors.append(
-                source.error(
-                    (*here, "credentials", j),
-                    f"stack '{stack['id']}' lists credential '{cid}', but there is no credentials/{cid}.yaml",
-                )
-            )
     completion = stack["completion"]
     at: Path = (*here, "completion")
     if completion["rule"] == "all":
@@ -138,19 +184,48 @@ def _check_stack(
     return errors
 
 
-def check_credential(source: SourceFile, file_stem: str) -> list[MapError]:
+_ITEM_NOUNS = {
+    "overview_questions": "overview question id",
+    "artifacts": "artifact id",
+    "reflection_prompts": "reflection prompt id",
+}
+
+
+def check_credential(
+    source: SourceFile, file_stem: str, credential_files: Iterable[str] = ()
+) -> list[MapError]:
+    """``credential_files``: the file names (without .yaml) of every credential file of the map."""
     cred = source.data
     errors: list[MapError] = []
-    if cred["id"] != file_stem:
+    if cred["id"] != file_stem and cred["id"] in credential_files:
+        errors.append(
+            source.error(
+                ("id",),
+                f"credential id '{cred['id']}' is used twice (credentials/{cred['id']}.yaml and "
+                f"credentials/{file_stem}.yaml): give this one its own id, the same as its file name "
+                f"('{file_stem}')",
+            )
+        )
+    elif cred["id"] != file_stem:
         errors.append(
             source.error(("id",), f"credential id '{cred['id']}' must match its file name '{file_stem}.yaml'")
         )
     requirements = cred["requirements"]
-    for key in ("overview_questions", "artifacts", "reflection_prompts"):
+    for key, noun in _ITEM_NOUNS.items():
         items = requirements.get(key, [])
         errors += _duplicates(
-            source, ((("requirements", key, j, "id"), it["id"]) for j, it in enumerate(items)), f"{key}"
+            source, ((("requirements", key, j, "id"), it["id"]) for j, it in enumerate(items)), noun
         )
+    for key in ("overview_questions", "reflection_prompts"):
+        for j, prompt in enumerate(requirements.get(key, [])):
+            low, high = prompt.get("min_words", 0), prompt.get("max_words")
+            if high is not None and high < low:
+                errors.append(
+                    source.error(
+                        ("requirements", key, j, "max_words"),
+                        f"max_words {high} is less than min_words {low}: no answer could meet both",
+                    )
+                )
     for j, artifact in enumerate(requirements["artifacts"]):
         low, high = artifact.get("min_count", 1), artifact.get("max_count")
         if high is not None and high < low:
@@ -160,10 +235,11 @@ def check_credential(source: SourceFile, file_stem: str) -> list[MapError]:
                     f"max_count {high} is less than min_count {low}",
                 )
             )
+        errors += _check_accepts(source, j, artifact)
     rubric = cred["rubric"]
     levels: list[dict[str, Any]] = rubric["levels"]
     errors += _duplicates(
-        source, ((("rubric", "levels", j, "id"), lv["id"]) for j, lv in enumerate(levels)), "a level"
+        source, ((("rubric", "levels", j, "id"), lv["id"]) for j, lv in enumerate(levels)), "rubric level id"
     )
     ranks: dict[int, str] = {}
     for j, level in enumerate(levels):
@@ -179,7 +255,9 @@ def check_credential(source: SourceFile, file_stem: str) -> list[MapError]:
             ranks[level["rank"]] = level["id"]
     criteria: list[dict[str, Any]] = rubric["criteria"]
     errors += _duplicates(
-        source, ((("rubric", "criteria", j, "id"), c["id"]) for j, c in enumerate(criteria)), "a criterion"
+        source,
+        ((("rubric", "criteria", j, "id"), c["id"]) for j, c in enumerate(criteria)),
+        "rubric criterion id",
     )
     level_ids = [lv["id"] for lv in levels]
     for j, criterion in enumerate(criteria):
@@ -191,4 +269,26 @@ def check_credential(source: SourceFile, file_stem: str) -> list[MapError]:
                     f"({', '.join(level_ids)})",
                 )
             )
+    return errors
+
+
+def _check_accepts(source: SourceFile, j: int, artifact: dict[str, Any]) -> list[MapError]:
+    accepts: list[str] = artifact.get("accepts", [])
+    at: Path = ("requirements", "artifacts", j, "accepts")
+    errors = []
+    if artifact["kind"] == "link" and "file" in accepts:
+        errors.append(
+            source.error(
+                (*at, accepts.index("file")),
+                "an artifact of kind 'link' takes no files: remove 'file', or choose the kind whose files "
+                "it takes (document, lesson_plan, student_work, classroom_video or other)",
+            )
+        )
+    if "link" in accepts and "video_link" in accepts:
+        errors.append(
+            source.error(
+                (*at, accepts.index("video_link")),
+                "'link' already takes any link, a video or not: keep 'link' or 'video_link', not both",
+            )
+        )
     return errors

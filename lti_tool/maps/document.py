@@ -1,8 +1,12 @@
 """The normalized JSON document of a map (what a CourseMapVersion stores) and the domain value built from it.
 
-Normalizing fills every default and expands shorthands (rule ``all``, award ``stacks: all``), so two maps
-that mean the same thing have the same document and the same content hash, and an old version can be
-rebuilt from its row alone, whatever the files look like today.
+Normalizing fills every default and expands shorthands (rule ``all``, award ``stacks: all``, what an
+artifact accepts), so two maps that mean the same thing have the same document and the same content hash,
+and an old version can be rebuilt from its row alone, whatever the files look like today.
+
+Format 2 added ``max_words`` to every prompt and ``accepts`` to every artifact, so loading a map under it
+gives a new content hash (and so a new revision) even if its files did not change. A format 1 document
+still reads as it was published: no word limits, and every artifact but a ``link`` takes a file or any link.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import json
 from typing import Any
 
 from ..domain.definitions import (
+    ArtifactInput,
     ArtifactKind,
     ArtifactRequirement,
     CompletionRule,
@@ -26,9 +31,11 @@ from ..domain.definitions import (
     Stack,
     SubmissionRequirements,
     Unit,
+    default_accepts,
 )
 
-FORMAT = 1
+FORMAT = 2
+READABLE_FORMATS = (1, 2)
 
 
 def normalize(course: dict[str, Any], credentials: dict[str, dict[str, Any]]) -> dict[str, Any]:
@@ -90,7 +97,17 @@ def _award(award: dict[str, Any], stack_ids: list[str]) -> dict[str, Any]:
 
 
 def _prompt(item: dict[str, Any]) -> dict[str, Any]:
-    return {"id": item["id"], "prompt": item["prompt"], "min_words": item.get("min_words", 0)}
+    return {
+        "id": item["id"],
+        "prompt": item["prompt"],
+        "min_words": item.get("min_words", 0),
+        "max_words": item.get("max_words"),
+    }
+
+
+def _accepts(artifact: dict[str, Any]) -> list[str]:
+    given = artifact.get("accepts") or default_accepts(ArtifactKind(artifact["kind"]))
+    return sorted(str(value) for value in given)
 
 
 def _credential(cred: dict[str, Any]) -> dict[str, Any]:
@@ -111,6 +128,7 @@ def _credential(cred: dict[str, Any]) -> dict[str, Any]:
                     "description": a["description"],
                     "min_count": a.get("min_count", 1),
                     "max_count": a.get("max_count", a.get("min_count", 1)),
+                    "accepts": _accepts(a),
                 }
                 for a in req["artifacts"]
             ],
@@ -140,7 +158,7 @@ def content_hash(document: dict[str, Any]) -> str:
 
 def course_map_from_document(document: dict[str, Any]) -> CourseMap:
     """Rebuild the domain value from a stored (normalized) document."""
-    if document.get("format") != FORMAT:
+    if document.get("format") not in READABLE_FORMATS:
         raise ValueError(f"unsupported course map document format {document.get('format')!r}")
     award = document.get("award")
     return CourseMap(
@@ -187,16 +205,23 @@ def _credential_value(cred: dict[str, Any]) -> Credential:
         method_components=tuple(cred["method_components"]),
         requirements=SubmissionRequirements(
             overview_questions=tuple(
-                OverviewQuestion(q["id"], q["prompt"], q["min_words"]) for q in req["overview_questions"]
+                OverviewQuestion(q["id"], q["prompt"], q["min_words"], q.get("max_words"))
+                for q in req["overview_questions"]
             ),
             artifacts=tuple(
                 ArtifactRequirement(
-                    a["id"], ArtifactKind(a["kind"]), a["description"], a["min_count"], a["max_count"]
+                    a["id"],
+                    ArtifactKind(a["kind"]),
+                    a["description"],
+                    a["min_count"],
+                    a["max_count"],
+                    _accepts_value(a),
                 )
                 for a in req["artifacts"]
             ),
             reflection_prompts=tuple(
-                ReflectionPrompt(p["id"], p["prompt"], p["min_words"]) for p in req["reflection_prompts"]
+                ReflectionPrompt(p["id"], p["prompt"], p["min_words"], p.get("max_words"))
+                for p in req["reflection_prompts"]
             ),
         ),
         rubric=Rubric(
@@ -209,3 +234,12 @@ def _credential_value(cred: dict[str, Any]) -> Credential:
         ),
         example_content=cred["example_content"],
     )
+
+
+def _accepts_value(artifact: dict[str, Any]) -> frozenset[ArtifactInput]:
+    if "accepts" in artifact:
+        return frozenset(ArtifactInput(value) for value in artifact["accepts"])
+    # Format 1: published when every kind but ``link`` took a file or any link.
+    if artifact["kind"] == ArtifactKind.LINK.value:
+        return frozenset({ArtifactInput.LINK})
+    return frozenset({ArtifactInput.FILE, ArtifactInput.LINK})

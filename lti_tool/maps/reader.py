@@ -76,7 +76,9 @@ def _read_credentials(
     sources: dict[str, SourceFile] = {}
     files: dict[str, str] = {}
     ok = True
-    for file in sorted(directory.glob("*")) if directory.is_dir() else []:
+    found_files = sorted(directory.glob("*")) if directory.is_dir() else []
+    stems = [f.stem for f in found_files if f.suffix == ".yaml" and f.is_file()]
+    for file in found_files:
         if file.suffix == ".yml":
             problems.append(
                 MapError(display_name(file), 0, 0, "", "ignored: credential files end in .yaml", "warning")
@@ -90,7 +92,7 @@ def _read_credentials(
             ok = False
             continue
         found = schema_errors(source, "credential")
-        found += [] if found else check_credential(source, file.stem)
+        found += [] if found else check_credential(source, file.stem, stems)
         problems += found
         if any(p.is_error for p in found):
             ok = False

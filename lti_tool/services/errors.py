@@ -37,3 +37,16 @@ class EvidenceIncomplete(ServiceError):
     def __init__(self, problems: list[str]) -> None:
         super().__init__("evidence_incomplete", "Some required evidence is missing.")
         self.problems = problems
+
+
+class WordLimitExceeded(ServiceError):
+    """Answers or reflections longer than their map's ``max_words``; nothing was saved."""
+
+    status = 422
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__(
+            "too_many_words",
+            "Nothing was saved: some text is longer than its word limit. Everything you typed is still here.",
+        )
+        self.problems = problems

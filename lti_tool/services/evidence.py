@@ -14,14 +14,15 @@ from sqlalchemy.orm import Session
 from ..db import Database
 from ..db.base import utcnow
 from ..db.models import Artifact, Assessment, Submission
-from ..domain import uploads
-from ..domain.definitions import ArtifactRequirement, CourseMap, Credential
-from ..domain.evidence import ArtifactRef, missing_evidence
+from ..domain import links, uploads
+from ..domain.definitions import ArtifactInput, ArtifactRequirement, CourseMap, Credential
+from ..domain.evidence import ArtifactRef, missing_evidence, over_word_limits
 from ..domain.submissions import SubmissionState, TransitionError, can_edit, next_state
 from ..storage import FileStore, TooLarge
 from . import audit, filetypes, outbox
-from .errors import Conflict, EvidenceIncomplete, NotFound, ServiceError
-from .scope import context_course, lock_learner, require_learner_lock
+from .errors import Conflict, EvidenceIncomplete, NotFound, ServiceError, WordLimitExceeded
+from .learner_maps import learner_course, start_stacks
+from .scope import lock_learner, require_learner_lock
 from .storage_cleanup import delete_if_unreferenced
 
 MAX_TEXT = 20_000
@@ -139,7 +140,7 @@ def _view(session: Session, course: CourseMap, credential: Credential, sub: Subm
 def open_submission(db: Database, context_id: int, user_id: int, credential_key: str) -> SubmissionView:
     """The learner's evidence for a credential; an unsaved empty draft if they have not started."""
     with db.read() as session:
-        _, course, _ = context_course(session, context_id)
+        course = learner_course(session, context_id, user_id).course
         credential = _credential(course, credential_key)
         sub = _find(session, context_id, user_id, credential_key)
         if sub is None:
@@ -204,10 +205,13 @@ def _editable(
     session: Session, context_id: int, user_id: int, credential_key: str
 ) -> tuple[Submission, CourseMap, Credential]:
     require_learner_lock(session, context_id, user_id)  # state is read after the lock, so it is current
-    _, course, version_id = context_course(session, context_id)
+    learner = learner_course(session, context_id, user_id)
+    course = learner.course
     credential = _credential(course, credential_key)
+    # The first action on a credential starts its stacks: the learner is judged by the version live now.
+    start_stacks(session, learner, user_id, credential_key)
     sub = _find(session, context_id, user_id, credential_key) or _start(
-        session, context_id, user_id, course.id, credential_key, version_id
+        session, context_id, user_id, course.id, credential_key, learner.credential_version(credential_key)
     )
     if not can_edit(SubmissionState(sub.state)):
         raise _not_editable(SubmissionState(sub.state))
@@ -251,6 +255,9 @@ def save_draft(
             **(sub.reflections or {}),
             **_clean_texts({r.id for r in req.reflection_prompts}, reflections),
         }
+        too_long = over_word_limits(req, sub.answers, sub.reflections)
+        if too_long:  # the transaction rolls back: the saved draft stays as it was, the page keeps the text
+            raise WordLimitExceeded(too_long)
         sub.updated_at = utcnow()
         session.flush()
         return _view(session, course, credential, sub)
@@ -330,6 +337,7 @@ def _attach(
         lock_learner(session, context_id, user_id)
         sub, course, credential = _editable(session, context_id, user_id, credential_key)
         requirement = _requirement(credential, artifact.requirement_id)
+        _check_accepted_input(requirement, artifact)
         _check_room(
             session,
             sub.id,
@@ -344,6 +352,29 @@ def _attach(
         sub.updated_at = utcnow()
         session.flush()
         return _view(session, course, credential, sub)
+
+
+def _files_refused(requirement: ArtifactRequirement) -> ServiceError:
+    if ArtifactInput.LINK in requirement.accepts:
+        return ServiceError(
+            "links_only", "This requirement takes a link, not a file: paste the address instead."
+        )
+    return ServiceError(
+        "video_links_only",
+        "This requirement takes a video link, not a file: paste the address of the video "
+        f"({links.describe_video_links()}).",
+    )
+
+
+def _check_accepted_input(requirement: ArtifactRequirement, artifact: Artifact) -> None:
+    """A link only where the requirement takes links (a video link where it takes only those), a file only
+    where it takes files: what the course map says, whatever the page offered."""
+    if artifact.url is not None:
+        refusal = links.link_refusal(requirement.accepts, artifact.url)
+        if refusal is not None:
+            raise ServiceError(refusal.code, refusal.message)
+    elif ArtifactInput.FILE not in requirement.accepts:
+        raise _files_refused(requirement)
 
 
 def _label(label: str) -> str:
@@ -405,12 +436,10 @@ def _check_before_upload(
     """Everything that can refuse a file before it is read: requirement, state, maximum count, quota.
     ``_attach`` checks the same again under the learner's lock."""
     with db.read() as session:
-        _, course, _ = context_course(session, context_id)
+        course = learner_course(session, context_id, user_id).course
         requirement = _requirement(_credential(course, credential_key), requirement_id)
-        if not uploads.accepts_files(requirement.kind):
-            raise ServiceError(
-                "links_only", "This requirement takes a link, not a file: paste the address instead."
-            )
+        if ArtifactInput.FILE not in requirement.accepts:
+            raise _files_refused(requirement)
         sub = _find(session, context_id, user_id, credential_key)
         if sub is not None and not can_edit(SubmissionState(sub.state)):
             raise _not_editable(SubmissionState(sub.state))
@@ -525,7 +554,8 @@ def submit(db: Database, context_id: int, user_id: int, credential_key: str) -> 
             new_state = next_state(previous, "submit")
         except TransitionError as exc:
             raise Conflict(exc.code, str(exc)) from None
-        _, _, version_id = context_course(session, context_id)
+        # Assessed against the credential as the learner's version of its stack defines it.
+        version_id = learner_course(session, context_id, user_id).credential_version(credential_key)
         if previous is SubmissionState.NOT_YET:
             sub.attempt += 1
         sub.state = new_state.value

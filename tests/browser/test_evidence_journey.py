@@ -10,8 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
+from lti_tool.db.models import Context, User
 from lti_tool.services import course_maps
+from lti_tool.services.progress import bind_course
 from tests.browser.conftest import UPLOAD_LIMIT_MB, LiveServer
 from tests.factories import complete_texts
 
@@ -21,14 +24,18 @@ CRED = "ef-foundations-of-practice"
 SCREENSHOT = Path("/tmp/evidence-page.png")
 
 
-def launch(browser: Any, server: LiveServer, user_label: str, target: str = "") -> Any:
-    """A fresh browser profile, launched into the tool from the development platform."""
+def launch(
+    browser: Any, server: LiveServer, user_label: str, target: str = "", course: str = "learning-differences"
+) -> Any:
+    """A fresh browser profile, launched into the tool from the development platform's course for the map
+    ``course``."""
     context = browser.new_context(viewport={"width": 1200, "height": 900})
     page = context.new_page()
     page.goto(server.url + "/dev/platform/")
+    section = page.locator(f'[data-course="{course}"]')
     if target:
-        page.select_option("#target", target)
-    page.get_by_role("button", name=f"Launch as {user_label}").click()
+        section.locator("select[name=target]").select_option(target)
+    section.get_by_role("button", name=f"Launch as {user_label}").click()
     page.wait_for_url(re.compile(r"/(learn|assess|design)/"))
     return page
 
@@ -158,3 +165,68 @@ def test_oversized_file_is_stopped_in_the_browser(
     # the unsaved answer came back from this tab's storage
     assert learner.locator("#answer-research").input_value() == "Typed but not yet saved."
     assert "restored" in learner.locator(".restored").inner_text()
+
+
+VIDEO_COACHING = Path(__file__).resolve().parents[1] / "maps" / "video-coaching"
+
+
+def follow_video_coaching(server: LiveServer) -> None:
+    """The development platform's course follows the Learning Differences map; this test's course follows
+    tests/maps/video-coaching, bound as a course designer would."""
+    db = server.app.extensions["db"]
+    course_maps.load_course_maps(db, [VIDEO_COACHING])
+    with db.read() as session:
+        (context_id,) = session.scalars(select(Context.id)).all()
+        designer = session.scalars(select(User.id)).first()
+    assert designer is not None
+    bind_course(db, context_id, "video-coaching", designer)
+
+
+def test_live_word_count_and_a_video_link_requirement(browser: Any, live_server: LiveServer) -> None:
+    learner = launch(browser, live_server, "learner (Lee Learner)")
+    follow_video_coaching(live_server)
+    learner.goto(live_server.url + "/learn/credentials/recording-a-lesson")
+    assert learner.inner_text("h1") == "Recording a Lesson"
+
+    # the word count follows the typing, against the map's limits (5 to 40 words)
+    counter = learner.locator("#answer-setting-count")
+    assert counter.inner_text() == "0 words (5 to 40 words)"
+    learner.fill("#answer-setting", "Grade five maths")
+    assert counter.inner_text() == "3 words (5 to 40 words)"
+    long_answer = " ".join(["word"] * 45)
+    learner.fill("#answer-setting", long_answer)
+    assert counter.inner_text() == "45 words (5 to 40 words): 5 over the limit"
+    assert "over-limit" in (counter.get_attribute("class") or "")
+    assert learner.locator("#answer-setting").get_attribute("aria-invalid") == "true"
+
+    # the video requirement takes a video link only: no file input, and a document link is stopped at once
+    video = learner.locator('[data-requirement="lesson-video"] form.add-artifact')
+    assert video.locator("input[type=file]").count() == 0
+    assert "A video link: YouTube, Vimeo" in video.inner_text()
+    video.locator("input[type=url]").fill("https://docs.google.com/document/d/1abc/edit")
+    video.get_by_role("button", name="Add artifact").click()
+    assert "That address is not a video link." in video.locator(".upload-error").inner_text()
+    assert learner.url.endswith("/learn/credentials/recording-a-lesson")  # nothing was sent
+    video.locator("input[type=url]").fill("https://youtu.be/dQw4w9WgXcQ")
+    video.get_by_role("button", name="Add artifact").click()
+    learner.wait_for_url(re.compile("notice=artifact_added"))
+    listed = learner.locator('[data-requirement="lesson-video"] .artifact-list').inner_text()
+    assert listed.startswith("https://youtu.be/dQw4w9WgXcQ")
+    # the lesson plan takes an uploaded file only
+    plan = learner.locator('[data-requirement="lesson-plan"] form.add-artifact')
+    assert plan.locator("input[type=file]").count() == 1 and plan.locator("input[type=url]").count() == 0
+
+    # the unsaved long answer came back from this tab, already counted; the server refuses it, keeping it
+    assert learner.locator("#answer-setting").input_value() == long_answer
+    assert counter.inner_text() == "45 words (5 to 40 words): 5 over the limit"
+    learner.get_by_role("button", name="Save draft").click()
+    learner.wait_for_load_state()
+    alert = learner.locator("[data-error]").inner_text()
+    assert "Nothing was saved: some text is longer than its word limit." in alert
+    assert "has 45 words; the limit is 40. Shorten it by 5 words." in alert
+    assert learner.locator("#answer-setting").input_value() == long_answer
+    learner.fill("#answer-setting", "Grade five maths, fractions on a number line")
+    assert counter.inner_text() == "8 words (5 to 40 words)"
+    learner.get_by_role("button", name="Save draft").click()
+    learner.wait_for_url(re.compile("notice=saved"))
+    assert learner.locator("#answer-setting").input_value() == "Grade five maths, fractions on a number line"

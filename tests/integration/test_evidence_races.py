@@ -111,7 +111,7 @@ def test_concurrent_first_actions_on_a_credential_create_one_submission(pg_db: D
                 learner.user_id,
                 FRESH,
                 links.id,
-                f"https://evidence.example/{i}",
+                f"https://evidence.example/{i}.mp4",  # a video file: a classroom video takes only those links
                 f"link {i}",
             )
         answers = {questions[i // 2 % len(questions)]: f"answer {i}"}

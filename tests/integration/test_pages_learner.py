@@ -62,7 +62,7 @@ def test_progress_page_shows_every_stack_and_the_ceu_rule(scene: Scene) -> None:
     for title in ("Executive Function", "Learner Motivation", "Working Memory"):
         assert title in page
     assert page.count("0 of 5</strong> earned") == 3
-    assert "only when its rule, shown with the stack, is met in full: <em>every</em> micro-credential it" in page
+    assert "only when its rule, shown with the stack, is met in full: <em>every</em> micro-credential" in page
     assert "rule-role" not in page  # no required/elective tags where every credential is required
     assert "not started" in page
     assert "1.0 CEU (10 contact hours) when all 5 micro-credentials of this stack are earned" in page

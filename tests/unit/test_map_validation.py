@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from lti_tool.domain.definitions import ArtifactKind
+from lti_tool.domain.definitions import ArtifactInput, ArtifactKind
 from lti_tool.maps import (
     CourseMapInvalid,
     MapError,
@@ -208,17 +208,23 @@ def _duplicate_stack(root: Path) -> tuple[str, int, str]:
         "  - id: working-memory\n    title: Working Memory\n",
         "  - id: executive-function\n    title: Working Memory\n",
     )
-    return "course.yaml", line, "duplicate id 'executive-function'"
+    first = line_of(course, r"^  - id: executive-function", 2)
+    return "course.yaml", line, f"stack id 'executive-function' is used twice (line {first} and line {line})"
 
 
 def _duplicate_unit(root: Path) -> tuple[str, int, str]:
     line = edit(root / "course.yaml", "  - id: learner-motivation\n", "  - id: executive-function\n")
-    return "course.yaml", line, "duplicate id 'executive-function'"
+    first = line_of(root / "course.yaml", r"^  - id: executive-function")
+    return "course.yaml", line, f"unit id 'executive-function' is used twice (line {first} and line {line})"
 
 
 def _unit_missing_stack(root: Path) -> tuple[str, int, str]:
     line = edit(root / "course.yaml", "    stack: working-memory", "    stack: short-term-memory")
-    return "course.yaml", line, "embeds stack 'short-term-memory', which is not defined"
+    return (
+        "course.yaml",
+        line,
+        f"stack 'short-term-memory' is not defined, but unit 'working-memory' (line {line})",
+    )
 
 
 def _stack_missing_credential(root: Path) -> tuple[str, int, str]:
@@ -237,7 +243,11 @@ def _empty_criteria(root: Path) -> tuple[str, int, str]:
     text = file.read_text()
     start, end = text.index("  criteria:\n"), text.index("  earned_rule:")
     file.write_text(text[:start] + "  criteria: []\n" + text[end:])
-    return "credentials/wm-engaging-your-peers.yaml", line_of(file, r"^  criteria:"), "[] should be non-empty"
+    return (
+        "credentials/wm-engaging-your-peers.yaml",
+        line_of(file, r"^  criteria:"),
+        "the list is empty: add at least one rubric criterion",
+    )
 
 
 def _empty_levels(root: Path) -> tuple[str, int, str]:
@@ -245,7 +255,11 @@ def _empty_levels(root: Path) -> tuple[str, int, str]:
     text = file.read_text()
     start, end = text.index("  levels:\n"), text.index("  criteria:\n")
     file.write_text(text[:start] + "  levels: []\n" + text[end:])
-    return "credentials/wm-engaging-your-peers.yaml", line_of(file, r"^  levels:"), "[] should be non-empty"
+    return (
+        "credentials/wm-engaging-your-peers.yaml",
+        line_of(file, r"^  levels:"),
+        "the list is empty: add at least one rubric level",
+    )
 
 
 def _duplicate_rank(root: Path) -> tuple[str, int, str]:
@@ -257,7 +271,11 @@ def _duplicate_rank(root: Path) -> tuple[str, int, str]:
 def _award_missing_stack(root: Path) -> tuple[str, int, str]:
     course = root / "course.yaml"
     edit(course, "  stacks: all", "  stacks:\n    - executive-function\n    - reading-fluency")
-    return "course.yaml", line_of(course, r"- reading-fluency"), "award needs stack 'reading-fluency'"
+    return (
+        "course.yaml",
+        line_of(course, r"- reading-fluency"),
+        "stack 'reading-fluency' is not defined, but the award (line",
+    )
 
 
 def _yaml_syntax(root: Path) -> tuple[str, int, str]:
@@ -350,3 +368,260 @@ def test_unused_credential_is_a_warning_and_is_not_loaded(tmp_path: Path) -> Non
     loaded = read_course_map(root)
     assert len(loaded.course_map.credentials) == 14
     assert loaded.warnings == tuple(problems)
+
+
+# --- word limits, what artifacts accept, and the test map that uses them ----------------------------------
+
+VIDEO_COACHING = REPO / "tests" / "maps" / "video-coaching"
+EF_VIDEO = "credentials/ef-empowering-your-learners.yaml"  # lesson-video: classroom_video
+
+
+def test_video_coaching_map_uses_max_words_video_links_and_required_plus_choose() -> None:
+    assert validate_course_map(VIDEO_COACHING) == []
+    course = read_course_map(VIDEO_COACHING).course_map
+    (stack,) = course.stacks
+    assert stack.rule.required == {"recording-a-lesson", "reviewing-with-a-rubric"}
+    assert stack.rule.electives == {"peer-observation", "student-voice", "lesson-study"}
+    assert stack.rule.choose == 1
+    recording = course.credential("recording-a-lesson").requirements
+    assert [(q.min_words, q.max_words) for q in recording.overview_questions] == [(5, 40)]
+    assert [(r.min_words, r.max_words) for r in recording.reflection_prompts] == [(5, 60)]
+    video, plan = recording.artifacts
+    assert video.accepts == {ArtifactInput.VIDEO_LINK} and plan.accepts == {ArtifactInput.FILE}
+
+
+def test_document_records_word_limits_and_what_each_artifact_accepts() -> None:
+    loaded = read_course_map(MAPS / LD)
+    assert loaded.document["format"] == 2
+    ef = next(c for c in loaded.document["credentials"] if c["id"] == "ef-empowering-your-learners")
+    assert {q["max_words"] for q in ef["requirements"]["overview_questions"]} == {None}
+    accepts = {a["id"]: a["accepts"] for a in ef["requirements"]["artifacts"]}
+    assert accepts == {
+        "lesson-plan": ["file", "link"],
+        "self-assessments": ["file", "link"],
+        "lesson-video": ["file", "video_link"],  # a classroom video: a video file or a video link
+    }
+
+
+def test_writing_the_default_accepts_out_changes_nothing(tmp_path: Path) -> None:
+    root = copy_map(tmp_path)
+    before = read_course_map(root).content_hash
+    edit(
+        root / EF_VIDEO,
+        "      kind: classroom_video\n",
+        "      kind: classroom_video\n      accepts: [video_link, file]\n",
+    )
+    assert validate_course_map(root) == []
+    assert read_course_map(root).content_hash == before
+    edit(root / EF_VIDEO, "accepts: [video_link, file]", "accepts: [video_link]")
+    assert read_course_map(root).content_hash != before
+
+
+def test_a_format_1_document_reads_as_it_was_published() -> None:
+    """Versions stored before word limits and ``accepts``: any link for every kind but ``link``."""
+    document = json.loads(json.dumps(read_course_map(MAPS / LD).document))
+    document["format"] = 1
+    for credential in document["credentials"]:
+        for key in ("overview_questions", "reflection_prompts"):
+            for prompt in credential["requirements"][key]:
+                del prompt["max_words"]
+        for artifact in credential["requirements"]["artifacts"]:
+            del artifact["accepts"]
+    old = course_map_from_document(document)
+    video = next(
+        a
+        for a in old.credential("ef-empowering-your-learners").requirements.artifacts
+        if a.id == "lesson-video"
+    )
+    assert video.accepts == {ArtifactInput.FILE, ArtifactInput.LINK}
+    link = next(
+        a for a in old.credential("ef-engaging-your-peers").requirements.artifacts if a.id == "session-link"
+    )
+    assert link.accepts == {ArtifactInput.LINK}
+    assert all(q.max_words is None for c in old.credentials for q in c.requirements.overview_questions)
+
+
+def test_max_words_below_min_words(tmp_path: Path) -> None:
+    root = copy_map(tmp_path)
+    file = root / EF_VIDEO
+    line = edit(file, "      min_words: 100\n", "      min_words: 100\n      max_words: 50\n") + 1
+    error = the_error(root, "max_words 50 is less than min_words 100")
+    assert (error.file, error.line, error.path) == (
+        file.as_posix(),
+        line,
+        "requirements.overview_questions[0].max_words",
+    )
+
+
+@pytest.mark.parametrize(
+    ("kind", "accepts", "item", "message"),
+    [
+        ("link", "[link, file]", 1, "an artifact of kind 'link' takes no files"),
+        ("classroom_video", "[file, link, video_link]", 2, "'link' already takes any link"),
+        ("classroom_video", "[file, video-link]", 1, "'video-link' is not one of file, link, video_link"),
+    ],
+)
+def test_accepts_that_cannot_be_met(tmp_path: Path, kind: str, accepts: str, item: int, message: str) -> None:
+    root = copy_map(tmp_path)
+    file = root / EF_VIDEO
+    line = edit(file, "      kind: classroom_video\n", f"      kind: {kind}\n      accepts: {accepts}\n") + 1
+    error = the_error(root, message)
+    assert (error.line, error.path) == (line, f"requirements.artifacts[2].accepts[{item}]")
+    if "video-link" in accepts:
+        assert "(did you mean 'video_link'?)" in error.message
+
+
+# --- errors in a designer's words ------------------------------------------------------------------------
+
+
+def test_a_copied_credential_file_is_a_duplicate_id(tmp_path: Path) -> None:
+    root = copy_map(tmp_path)
+    original = root / "credentials" / "ef-supporting-students.yaml"
+    copy = root / "credentials" / "ef-supporting-students-copy.yaml"
+    shutil.copy(original, copy)
+    (problem,) = validate_course_map(root)  # one error, not a cascade
+    assert problem.message.startswith(
+        "credential id 'ef-supporting-students' is used twice "
+        "(credentials/ef-supporting-students.yaml and credentials/ef-supporting-students-copy.yaml)"
+    )
+    assert (problem.file, problem.line, problem.path) == (copy.as_posix(), line_of(copy, r"^id:"), "id")
+
+
+def test_a_duplicated_list_item_is_reported_at_the_item(tmp_path: Path) -> None:
+    root = copy_map(tmp_path)
+    course = root / "course.yaml"
+    edit(
+        course,
+        "      - ef-engaging-your-peers\n",
+        "      - ef-engaging-your-peers\n      - ef-supporting-students\n",
+    )
+    first, again = (
+        line_of(course, r"- ef-supporting-students"),
+        line_of(course, r"- ef-supporting-students", 2),
+    )
+    (problem,) = validate_course_map(root)
+    assert problem.message == (
+        f"'ef-supporting-students' is listed twice in 'credentials' (line {first} and line {again})"
+    )
+    assert (problem.line, problem.path) == (again, "stacks[0].credentials[5]")
+
+
+def test_a_renamed_stack_is_one_error_naming_its_uses(tmp_path: Path) -> None:
+    root = copy_map(tmp_path)
+    course = root / "course.yaml"
+    edit(course, "  stacks: all", "  stacks: [executive-function, learner-motivation, working-memory]")
+    renamed = edit(
+        course,
+        "  - id: executive-function\n    title: Executive Function\n",
+        "  - id: exec-function\n    title: Executive Function\n",
+    )
+    unit = line_of(course, r"stack: executive-function")
+    award = line_of(course, r"stacks: \[executive-function")
+    (problem,) = validate_course_map(root)  # no second error per reference, no "not embedded" warning
+    assert problem.is_error and (problem.line, problem.path) == (unit, "units[0].stack")
+    assert problem.message == (
+        f"stack 'executive-function' is not defined, but unit 'executive-function' (line {unit}) and the "
+        f"award (line {award}) use it; stack 'exec-function' is defined and nothing uses it: if you renamed "
+        "'executive-function' to 'exec-function', rename it back (ids must not change once learners use the "
+        "map) or update these references"
+    )
+    assert renamed != unit  # reported where the old id is used, not at the renamed stack
+
+
+def test_a_credential_missing_from_two_stacks_is_one_error(tmp_path: Path) -> None:
+    root = copy_map(tmp_path)
+    course = root / "course.yaml"
+    edit(
+        course,
+        "      - lm-engaging-your-peers\n",
+        "      - lm-engaging-your-peers\n      - ef-supporting-students\n",
+    )
+    (root / "credentials" / "ef-supporting-students.yaml").unlink()
+    first, again = (
+        line_of(course, r"- ef-supporting-students"),
+        line_of(course, r"- ef-supporting-students", 2),
+    )
+    (problem,) = validate_course_map(root)
+    assert problem.line == first
+    assert problem.message == (
+        "stacks 'executive-function' and 'learner-motivation' list credential 'ef-supporting-students', but "
+        f"there is no credentials/ef-supporting-students.yaml (also at line {again})"
+    )
+
+
+RAW_JSONSCHEMA = re.compile(
+    r"should be non-empty|is a required property|is not of type|is not one of \[|is too long$|is too short$"
+    r"|less than the minimum|greater than the maximum|Additional properties|does not match|is not valid under"
+    r"|\[\]|None"
+)
+
+
+@pytest.mark.parametrize(
+    ("file", "old", "new", "expected"),
+    [
+        (EF_VIDEO, "  criteria:\n", "  criteria: []\n  old_criteria:\n", None),
+        (
+            "course.yaml",
+            "    contact_hours: 10\n",
+            "    contact_hours: ten\n",
+            "must be a number, not the text 'ten'",
+        ),
+        ("course.yaml", "    contact_hours: 10\n", "    contact_hours: -1\n", "must be at least 0 (not -1)"),
+        ("course.yaml", "    contact_hours: 10\n", "    contact_hours:\n", "must be a number, not empty"),
+        (
+            EF_VIDEO,
+            "      min_words: 100\n",
+            "      min_words: 1.5\n",
+            "must be a whole number, not the number 1.5",
+        ),
+        (EF_VIDEO, "kind: classroom_video", "kind: classroom-video", "(did you mean 'classroom_video'?)"),
+        (
+            EF_VIDEO,
+            "title: Empowering Your Learners in Executive Function",
+            "title: ''",
+            "is empty: write some text",
+        ),
+        (
+            EF_VIDEO,
+            "title: Empowering Your Learners in Executive Function",
+            "title: " + "x" * 300,
+            "is too long: at most 255 characters (this has 300)",
+        ),
+        (
+            EF_VIDEO,
+            "method_components:\n",
+            "method_components: []\nold_components:\n",
+            "add at least one method component",
+        ),
+        (
+            EF_VIDEO,
+            "competency: >-",
+            "competence: >-",
+            "unknown field 'competence' (did you mean 'competency'?)",
+        ),
+        (
+            "course.yaml",
+            "  stacks: all",
+            "  stacks: 3",
+            'must be "all" or a list of stack ids, not the number 3',
+        ),
+        (
+            "course.yaml",
+            "  stacks: all",
+            "  stacks: some",
+            "'some' is not allowed: write \"all\" or a list of stack ids",
+        ),
+        ("course.yaml", "  stacks: all", "  stacks: []", "the list is empty: add at least one stack"),
+    ],
+)
+def test_schema_errors_are_plain_sentences(
+    tmp_path: Path, file: str, old: str, new: str, expected: str | None
+) -> None:
+    root = copy_map(tmp_path)
+    edit(root / file, old, new)
+    problems = [p for p in validate_course_map(root) if p.is_error]
+    assert problems
+    for problem in problems:
+        assert not RAW_JSONSCHEMA.search(problem.message), str(problem)
+    if expected is not None:
+        assert any(expected in p.message for p in problems), [str(p) for p in problems]

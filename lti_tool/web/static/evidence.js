@@ -1,7 +1,64 @@
-// The evidence page: refuse oversized files before they are sent, and keep unsaved text in this tab
-// when the learner leaves the page to add an artifact (each artifact has its own form).
+// The evidence page: refuse oversized files before they are sent, count words as the learner types
+// (against the course map's limits), say at once when a link is not a video where only a video link is
+// taken, and keep unsaved text in this tab when the learner leaves the page to add an artifact (each
+// artifact has its own form). The server checks all of it again.
 (function () {
   "use strict";
+
+  // The same count as the server's: runs of non-space characters.
+  function countWords(text) {
+    var trimmed = text.trim();
+    return trimmed ? trimmed.split(/\s+/).length : 0;
+  }
+
+  function updateCount(field) {
+    var counter = document.getElementById(field.id + "-count");
+    if (!counter) return;
+    var n = countWords(field.value);
+    var max = parseInt(field.getAttribute("data-max-words"), 10);
+    var over = max && n > max ? n - max : 0;
+    counter.querySelector(".words").textContent = String(n);
+    counter.querySelector(".unit").textContent = n === 1 ? "word" : "words";
+    counter.querySelector(".over").textContent = over ? ": " + over + " over the limit" : "";
+    counter.classList.toggle("over-limit", over > 0);
+    field.setAttribute("aria-invalid", over > 0 ? "true" : "false");
+  }
+
+  document.querySelectorAll("textarea[data-max-words], textarea[data-min-words]").forEach(function (field) {
+    field.addEventListener("input", function () {
+      updateCount(field);
+    });
+    updateCount(field);
+  });
+
+  function hostOf(url) {
+    try {
+      return new URL(url).hostname.toLowerCase().replace(/\.$/, "");
+    } catch (e) {
+      return "";
+    }
+  }
+
+  function isVideoLink(input, url) {
+    var host = hostOf(url);
+    if (!host) return false;
+    var domains = (input.getAttribute("data-video-domains") || "").split(" ");
+    var onHost = domains.some(function (d) {
+      return d && (host === d || host.slice(-(d.length + 1)) === "." + d);
+    });
+    if (onHost) return true;
+    var path = new URL(url).pathname.toLowerCase();
+    return (input.getAttribute("data-video-extensions") || "").split(" ").some(function (ext) {
+      return ext && path.slice(-(ext.length + 1)) === "." + ext;
+    });
+  }
+
+  function notAVideo(form) {
+    var input = form.querySelector("input[data-video-only]");
+    if (!input || !input.value.trim() || isVideoLink(input, input.value.trim())) return null;
+    var help = document.getElementById(input.getAttribute("aria-describedby"));
+    return "That address is not a video link. " + (help ? help.textContent : "");
+  }
 
   function megabytes(bytes) {
     return (bytes / (1024 * 1024)).toFixed(bytes < 1024 * 1024 ? 2 : 0);
@@ -35,8 +92,15 @@
         if (problem) input.value = "";
       });
     }
+    var link = form.querySelector("input[data-video-only]");
+    if (link) {
+      // Said when the form is sent; typing again clears it (never mid-click, which would move the button).
+      link.addEventListener("input", function () {
+        showUploadError(form, null);
+      });
+    }
     form.addEventListener("submit", function (event) {
-      var problem = tooLarge(form);
+      var problem = tooLarge(form) || notAVideo(form);
       if (problem) {
         event.preventDefault();
         showUploadError(form, problem);
@@ -59,6 +123,7 @@
     if (kept !== null && kept !== field.value) {
       field.value = kept;
       restored = true;
+      updateCount(field);
     }
     field.addEventListener("input", function () {
       sessionStorage.setItem(key, field.value);
