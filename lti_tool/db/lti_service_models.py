@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, String, Text, UniqueConstraint, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base, utcnow
@@ -32,6 +32,9 @@ class Placement(Base):
     target_key: Mapped[str | None] = mapped_column(String(128))
     lineitem_url: Mapped[str | None] = mapped_column(String(1024))
     ags_scopes: Mapped[str | None] = mapped_column(Text)  # the claim's scopes, space-separated
+    # False: placed without a grade column on purpose (the picker's custom ``gradebook=none``, so that a
+    # stack and its credentials do not count the same work twice): the tool makes no column for it either.
+    graded: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 

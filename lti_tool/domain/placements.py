@@ -22,6 +22,10 @@ CREDENTIAL = "credential"
 GRADE_STACK = "stack"
 GRADE_CREDENTIALS = "credentials"
 GRADINGS = (GRADE_STACK, GRADE_CREDENTIALS)
+# The custom parameter an ungraded item carries: a launch of it cannot otherwise tell "placed without a
+# column on purpose" from a platform that expects the tool to make its column (Open edX).
+UNGRADED_PARAM = "gradebook"
+UNGRADED_VALUE = "none"
 
 
 @dataclass(frozen=True)

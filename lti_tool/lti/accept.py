@@ -10,6 +10,7 @@ from jwt import PyJWK
 
 from ..db import Database
 from ..db.base import utcnow
+from ..domain.placements import UNGRADED_PARAM, UNGRADED_VALUE
 from ..services.launches import LaunchFacts, LaunchRecord, NonceReplayed, record_launch
 from ..services.placements import TARGET_KINDS, PlacementFacts
 from . import claims as c
@@ -80,7 +81,9 @@ def placement_of(launch: VerifiedLaunch, ags: dict[str, Any]) -> PlacementFacts 
         kind = key = None
     lineitem = ags.get("lineitem")
     lineitem_url = lineitem if isinstance(lineitem, str) and 0 < len(lineitem) <= 1024 else None
-    return PlacementFacts(link_id, kind, key, lineitem_url, ags_scopes_of(ags) if ags else None)
+    # The picker places an item without a grade column with custom gradebook=none (domain.placements).
+    graded = custom.get(UNGRADED_PARAM) != UNGRADED_VALUE
+    return PlacementFacts(link_id, kind, key, lineitem_url, ags_scopes_of(ags) if ags else None, graded)
 
 
 def accept_launch(

@@ -244,6 +244,9 @@ def destination(db: Database, target: gradebook.GradebookTarget, spec: LineItemS
     """Where this score goes: the placement's column, the tool's own (found or created when the scopes
     allow), or None with a log line saying why nothing can be sent."""
     column = gradebook.column_for(db, target.context_id, spec.kind, spec.key)
+    if column.ungraded:
+        _skipped("placed_without_grade", target, spec)  # its stack's column counts this work
+        return None
     if column.superseded:
         column_adoption.adopt_placement(db, target.context_id, spec.kind, spec.key)
     scopes = token_scopes(column.scopes)

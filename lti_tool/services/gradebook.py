@@ -65,6 +65,7 @@ class Column:
     resource_link_id: str | None  # the first placement of it: a column the tool creates is bound to it
     scopes: frozenset[str]  # what the placement (or else the course) offered
     superseded: bool  # the tool still remembers its own column although a placement now offers one
+    ungraded: bool = False  # every placement of it was placed without a column: none is made or scored
 
 
 def target_for(db: Database, context_id: int, user_id: int) -> GradebookTarget:
@@ -146,6 +147,9 @@ def column_in(session: Session, context_id: int, kind: str, key: str) -> Column:
             superseded=own is not None and own.lineitem_url != offering.lineitem_url,
         )
     first = placements[0] if placements else None
+    if placements and not any(p.graded for p in placements):
+        link = first.resource_link_id if first else None
+        return Column(None, False, link, frozenset(), False, ungraded=True)
     return Column(
         lineitem_url=own.lineitem_url if own is not None else None,
         placed=False,

@@ -34,6 +34,7 @@ class PlacementFacts:
     target_key: str | None
     lineitem_url: str | None  # the AGS claim's lineitem: the placement's own gradebook column
     ags_scopes: str | None  # the AGS claim's scopes, sorted and space-separated; None without a claim
+    graded: bool = True  # False: placed without a grade column (custom gradebook=none, see domain.placements)
 
 
 _STATEMENTS: dict[str, Executable] = {}
@@ -52,11 +53,12 @@ def _statement(dialect: str) -> Executable:
         target_key=bindparam("target_key"),
         lineitem_url=bindparam("lineitem_url"),
         ags_scopes=bindparam("ags_scopes"),
+        graded=bindparam("graded"),
         created_at=bindparam("now"),
         updated_at=bindparam("now"),
     )
     ex = stmt.excluded
-    changing = ("target_kind", "target_key", "lineitem_url", "ags_scopes")
+    changing = ("target_kind", "target_key", "lineitem_url", "ags_scopes", "graded")
     built: Executable = stmt.on_conflict_do_update(
         index_elements=["context_id", "resource_link_id"],
         set_={**{name: ex[name] for name in changing}, "updated_at": ex.updated_at},
@@ -80,6 +82,7 @@ def record_placement(session: Session, context_pk: int, facts: PlacementFacts, n
                 "target_key": facts.target_key,
                 "lineitem_url": facts.lineitem_url,
                 "ags_scopes": facts.ags_scopes,
+                "graded": facts.graded,
                 "now": now,
             },
         ).first()

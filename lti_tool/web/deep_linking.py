@@ -91,7 +91,10 @@ def content_item(choice: Choice, course_key: str, launch_url: str, *, graded: bo
         "url": launch_url,
         "custom": {choice.kind: choice.key, "course_map": course_key},
     }
-    if graded:
+    if not graded:
+        # ... and the tool makes no column for it either (lti.accept reads this into the placement)
+        item["custom"][placements.UNGRADED_PARAM] = placements.UNGRADED_VALUE
+    else:
         item["lineItem"] = {
             "scoreMaximum": choice.score_maximum,
             "label": choice.title,

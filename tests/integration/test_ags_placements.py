@@ -413,3 +413,28 @@ def test_a_deleted_placement_column_falls_back_to_a_column_bound_to_the_placemen
     assert made["resourceLinkId"] == "7"
     assert [s["scoreGiven"] for s in world.scores_at(made["id"])] == [1]
     assert _placements(world.db)[0].lineitem_url is None
+
+
+def test_a_credential_placed_without_a_grade_column_gets_none_from_the_tool(world: World) -> None:
+    """The picker's default places a stack graded and its credentials ungraded (custom gradebook=none, no
+    lineItem): the stack's column counts the credentials, and the tool makes no second column for them."""
+    from lti_tool.web.deep_linking import Choice, content_item
+
+    choice = Choice(f"credential:{CRED}", "credential", CRED, "Foundations", "", 1)
+    ungraded = content_item(choice, MAP, "http://tool.test/lti/launch", graded=False)
+    assert "lineItem" not in ungraded and ungraded["custom"]["gradebook"] == "none"
+    column = world.moodle_column(4, "Executive Function", f"stack:{STACK}", "5", maximum=5)
+    world.launch(link_id="5", custom={"stack": STACK}, lineitem=column)
+    world.launch(link_id="6", custom=ungraded["custom"])  # Moodle offers no lineitem for it
+    world.drain()
+    assert {(p.resource_link_id, p.graded) for p in _placements(world.db)} == {("5", True), ("6", False)}
+
+    course, learner = world.course(), world.learner_id()
+    assessor = course.person("Asa Assessor", scenario.ASSESSOR)
+    with world.services():
+        scenario.earn(course, learner, assessor, CRED)
+    world.drain()
+    assert [i for i in world.moodle.line_items if i["resourceId"] == f"credential:{CRED}"] == []
+    assert [s["scoreGiven"] for s in world.scores_at(column)] == [1]  # the stack's column counts it once
+    with world.db.read() as session:
+        assert session.scalars(select(LineItem).where(LineItem.key == CRED)).all() == []

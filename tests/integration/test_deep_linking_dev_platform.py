@@ -97,7 +97,11 @@ def test_designer_picks_stack_and_credential_and_the_platform_verifies(dev: Dev)
     items = claims[DL_CONTENT_ITEMS]
     assert [i["custom"] for i in items] == [
         {"stack": stack.split(":", 1)[1], "course_map": "learning-differences"},
-        {"credential": credential.split(":", 1)[1], "course_map": "learning-differences"},
+        {
+            "credential": credential.split(":", 1)[1],
+            "course_map": "learning-differences",
+            "gradebook": "none",
+        },
     ]
     # The credential is in the stack placed with it: by default only the stack is graded (no double count).
     assert items[0]["lineItem"]["resourceId"] == stack and "lineItem" not in items[1]

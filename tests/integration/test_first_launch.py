@@ -198,7 +198,7 @@ def test_first_deep_linking_launch_chooses_the_map_then_places(app: Any, platfor
     )
     assert [i["custom"] for i in items] == [
         {"stack": EF, "course_map": LD},
-        {"credential": "ef-foundations-of-practice", "course_map": LD},
+        {"credential": "ef-foundations-of-practice", "course_map": LD, "gradebook": "none"},
         {"credential": other.split(":", 1)[1], "course_map": LD},
     ]
     assert items[0]["lineItem"]["resourceId"] == f"stack:{EF}"
