@@ -30,7 +30,10 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
-            ["context_id"], ["contexts.id"], name=op.f("fk_placements_context_id_contexts"), ondelete="CASCADE"
+            ["context_id"],
+            ["contexts.id"],
+            name=op.f("fk_placements_context_id_contexts"),
+            ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_placements")),
         sa.UniqueConstraint(
