@@ -15,6 +15,7 @@ import shutil
 import tempfile
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -130,21 +131,30 @@ def world(sqlite_template: Path, tmp_path: Path) -> Iterator[tuple[str, str, Any
         later.app.extensions["db"].dispose()
 
 
-@pytest.mark.browser
-def test_launch_in_cross_site_iframe_with_third_party_cookies_blocked(
-    world: tuple[str, str, Any, TestPlatform], browser: Any
-) -> None:
-    tool_url, platform_url, app, _platform = world
+@contextmanager
+def third_party_cookies_blocked(browser: Any) -> Iterator[Any]:
+    """A Chromium profile of its own, with third-party cookies blocked, from the session's Playwright."""
     profile = Path(tempfile.mkdtemp(prefix="chromium-3pc-blocked-"))
     (profile / "Default").mkdir()
     (profile / "Default" / "Preferences").write_text(
         json.dumps({"profile": {"block_third_party_cookies": True, "cookie_controls_mode": 1}})
     )
-    # A profile of its own, with third-party cookies blocked, from the session's Playwright.
     context = browser.browser_type.launch_persistent_context(
         str(profile), executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
     )
     try:
+        yield context
+    finally:
+        context.close()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+@pytest.mark.browser
+def test_launch_in_cross_site_iframe_with_third_party_cookies_blocked(
+    world: tuple[str, str, Any, TestPlatform], browser: Any
+) -> None:
+    tool_url, platform_url, app, _platform = world
+    with third_party_cookies_blocked(browser) as context:
         page = context.new_page()
         page.goto(platform_url + "/course")
         frame = page.frame(name="tool")
@@ -164,9 +174,6 @@ def test_launch_in_cross_site_iframe_with_third_party_cookies_blocked(
         assert any(key.startswith(tool_url + "|state_") for key in store), store
         # the browser kept no cookie of the tool (third-party in this page)
         assert [c for c in context.cookies() if c["domain"] == "localhost"] == []
-    finally:
-        context.close()
-    shutil.rmtree(profile, ignore_errors=True)
     from sqlalchemy import select
 
     from lti_tool.db.lti_models import OidcState
@@ -183,15 +190,7 @@ def test_cookieless_launch_is_not_accepted_when_platform_storage_lacks_the_state
     """Login CSRF: a launch whose state this browser's platform storage does not hold is not accepted;
     the page offers a new window instead, and no session starts."""
     tool_url, platform_url, app, _platform = world
-    profile = Path(tempfile.mkdtemp(prefix="chromium-3pc-blocked-"))
-    (profile / "Default").mkdir()
-    (profile / "Default" / "Preferences").write_text(
-        json.dumps({"profile": {"block_third_party_cookies": True, "cookie_controls_mode": 1}})
-    )
-    context = browser.browser_type.launch_persistent_context(
-        str(profile), executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
-    )
-    try:
+    with third_party_cookies_blocked(browser) as context:
         page = context.new_page()
         page.goto(platform_url + "/course?forget=1")
         frame = page.frame(name="tool")
@@ -201,9 +200,6 @@ def test_cookieless_launch_is_not_accepted_when_platform_storage_lacks_the_state
         assert "/learn/" not in frame.url and "lt=" not in frame.url
         messages = page.evaluate("window.ltiMessages")
         assert any(m.startswith("lti.get_data:state_") for m in messages), messages
-    finally:
-        context.close()
-    shutil.rmtree(profile, ignore_errors=True)
     from sqlalchemy import select
 
     from lti_tool.db.lti_models import OidcState

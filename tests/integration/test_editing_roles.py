@@ -29,18 +29,11 @@ from tests.lti_platform_helpers import (
     TestPlatform,
     launch,
     lti_app,
-    running_platform,
 )
 
 LD_KEY = "learning-differences"
 EDITOR_SUB = "3"  # Moodle's deep-linking fixture: Tessa Teacher, an editing teacher
 COLLEAGUE_SUB = "8"
-
-
-@pytest.fixture
-def platform() -> Iterator[TestPlatform]:
-    with running_platform() as p:
-        yield p
 
 
 @pytest.fixture

@@ -28,19 +28,12 @@ from tests.lti_platform_helpers import (
     TestPlatform,
     login,
     lti_app,
-    running_platform,
 )
 
 CONTENT_ITEMS = "https://purl.imsglobal.org/spec/lti-dl/claim/content_items"
 LD, GG = "learning-differences", "global-graduates"
 EF = "executive-function"
 MOODLE_DIALOG_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,*/*;q=0.8"
-
-
-@pytest.fixture
-def platform() -> Iterator[TestPlatform]:
-    with running_platform() as p:
-        yield p
 
 
 @pytest.fixture

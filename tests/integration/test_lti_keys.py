@@ -12,13 +12,7 @@ import pytest
 
 from lti_tool.lti import keys
 from lti_tool.lti.registrations import DbToolConf
-from tests.lti_platform_helpers import PlatformKey, TestPlatform, login, lti_app, running_platform
-
-
-@pytest.fixture
-def platform() -> Iterator[TestPlatform]:
-    with running_platform() as p:
-        yield p
+from tests.lti_platform_helpers import PlatformKey, TestPlatform, login, lti_app
 
 
 @pytest.fixture

@@ -18,14 +18,7 @@ from tests.lti_platform_helpers import (
     login,
     lti_app,
     row_counts,
-    running_platform,
 )
-
-
-@pytest.fixture
-def platform() -> Iterator[TestPlatform]:
-    with running_platform() as p:
-        yield p
 
 
 @pytest.fixture

@@ -19,13 +19,7 @@ from sqlalchemy import select
 
 from lti_tool.db.lti_models import OidcState
 from lti_tool.web.launch_check import storage_check
-from tests.lti_platform_helpers import PlatformKey, TestPlatform, login, lti_app, row_counts, running_platform
-
-
-@pytest.fixture
-def platform() -> Iterator[TestPlatform]:
-    with running_platform() as p:
-        yield p
+from tests.lti_platform_helpers import PlatformKey, TestPlatform, login, lti_app, row_counts
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from werkzeug.wrappers import Request, Response
 
 from lti_tool.db.base import utcnow
 from lti_tool.lti.registrations import find_platform
-from tests.lti_platform_helpers import HttpServer, TestPlatform, login, lti_app, running_platform
+from tests.lti_platform_helpers import HttpServer, TestPlatform, login, lti_app
 
 FIXTURES = Path("/work/shared/fixtures/moodle-4.5")
 REG_TOKEN = "registration-token-abc"
@@ -342,12 +342,6 @@ def test_canvas_config_json(app: Any) -> None:
         config["custom_fields"]["canvas_user_id"] == "$Canvas.user.id"
         and "course_map" in config["custom_fields"]
     )
-
-
-@pytest.fixture
-def platform() -> Iterator[TestPlatform]:
-    with running_platform() as p:
-        yield p
 
 
 def test_postmessage_storage_login_then_cookieless_launch_after_the_check(

@@ -26,7 +26,6 @@ from tests.lti_platform_helpers import (
     login,
     lti_app,
     row_counts,
-    running_platform,
 )
 
 INSTITUTION = "http://purl.imsglobal.org/vocab/lis/v2/institution/person#"
@@ -34,12 +33,6 @@ SYSTEM = "http://purl.imsglobal.org/vocab/lis/v2/system/person#"
 MENTOR = "http://purl.imsglobal.org/vocab/lis/v2/membership#Mentor"
 
 moodle = test_ags_fake_moodle.moodle  # a Moodle-shaped platform on 127.0.0.1, for the NRPS roster
-
-
-@pytest.fixture
-def platform() -> Iterator[TestPlatform]:
-    with running_platform() as p:
-        yield p
 
 
 def _app(database_url: str, tmp_path: Path, platform: TestPlatform, **extra: Any) -> Any:

@@ -25,7 +25,7 @@ from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 
 from lti_tool.web import auth
 from tests import factories
-from tests.lti_platform_helpers import INSTRUCTOR, LEARNER, TestPlatform, login, lti_app, running_platform
+from tests.lti_platform_helpers import INSTRUCTOR, LEARNER, TestPlatform, login, lti_app
 
 CRED = "ef-foundations-of-practice"
 TEMPLATES = Path(__file__).resolve().parents[2] / "lti_tool" / "web" / "templates"
@@ -78,12 +78,6 @@ def test_any_session_ends_eight_hours_after_its_launch(sqlite_app: Flask) -> Non
     assert cookie_client.get("/learn/").status_code == 401
     factories.sign_in(cookie_client, learner)
     assert cookie_client.get("/learn/").status_code == 200
-
-
-@pytest.fixture
-def platform() -> Iterator[TestPlatform]:
-    with running_platform() as p:
-        yield p
 
 
 @pytest.fixture

@@ -6,15 +6,7 @@
 (function () {
   "use strict";
   var data = JSON.parse(document.getElementById("lti-storage-data").textContent);
-  var parentWindow = window.parent !== window ? window.parent : window.opener;
-  var target = parentWindow;
-  if (parentWindow && data.target && data.target !== "_parent") {
-    try {
-      target = parentWindow.frames[data.target] || parentWindow;
-    } catch (e) {
-      target = parentWindow;
-    }
-  }
+  var target = window.ltiPlatformFrame(data.target);
   var pending = {};
   var done = false;
 
