@@ -57,10 +57,10 @@ def completed_stacks(session: Session, context_id: int, map_version_id: int) -> 
 def completion_table(session: Session, context_id: int, map_version_id: int) -> CompletionTable:
     """Which stacks each learner of the course has completed, and which are granted, in one query.
 
-    ``map_version_id`` is the live version of the course's map. A learner's stack is judged by the older
-    version recorded for them in ``learner_stack_versions`` when there is one (services/learner_maps.py),
-    else by the live version; only the live version's stacks are reported."""
-    older = _older_versions_in_use(session, context_id, map_version_id)
+    ``map_version_id`` is the live version of the course's map. A learner's stack is judged by the version
+    recorded for them in ``learner_stack_versions`` (services/learner_maps.py), else by the live version;
+    only the live version's stacks are reported."""
+    others = _other_versions_in_use(session, context_id, map_version_id)
     rows = session.execute(
         select(
             StackDef.id,
@@ -71,7 +71,7 @@ def completion_table(session: Session, context_id: int, map_version_id: int) -> 
             StackCredential.required,
         )
         .join(StackCredential, StackCredential.stack_def_id == StackDef.id)
-        .where(StackDef.map_version_id.in_([map_version_id, *older]))
+        .where(StackDef.map_version_id.in_([map_version_id, *others]))
         .order_by(StackCredential.credential_key, StackDef.map_version_id)
     ).all()
     live_stacks = {m.stack_key for m in rows if m.map_version_id == map_version_id}
@@ -82,14 +82,17 @@ def completion_table(session: Session, context_id: int, map_version_id: int) -> 
     if session.get_bind().dialect.name == "postgresql":
         # Aggregating a million rows spills to disk at the default 4 MB; this query may use more, once.
         session.execute(text("SET LOCAL work_mem = '64MB'"))
+        # Its long CASE expressions (a rule per stack and version) cost more to JIT-compile than to run.
+        session.execute(text("SET LOCAL jit = off"))
     if len(keys) > MASK_LIMIT:
-        return _table_from_pairs(_completed_by_join(session, context_id, map_version_id, older))
-    return _completed_by_mask(session, context_id, keys, members, map_version_id, older)
+        return _table_from_pairs(_completed_by_join(session, context_id, map_version_id, others))
+    return _completed_by_mask(session, context_id, keys, members, map_version_id, others)
 
 
-def _older_versions_in_use(session: Session, context_id: int, live_version_id: int) -> list[int]:
-    """The older versions of the live version's map that judge some learner's stack in this course: one
-    index probe per version of the map, so the usual case (everyone on the live version) costs nothing."""
+def _other_versions_in_use(session: Session, context_id: int, live_version_id: int) -> list[int]:
+    """The versions of the live version's map other than it (older ones, or a newer one after a reload made
+    an older one live again) that judge some learner's stack in this course: one index probe per version
+    of the map, so the usual case (everyone on the live version) costs nothing."""
     live = aliased(CourseMapVersion)
     in_use = (
         select(LearnerStackVersion.id)
@@ -123,12 +126,12 @@ def _completed_by_mask(
     keys: list[str],
     members: Sequence[Any],
     live_version_id: int,
-    older: list[int],
+    others: list[int],
 ) -> CompletionTable:
     """One pass over the earned submissions: each learner's earned set becomes a bit mask (GROUP BY learner),
     then each stack's rule is a mask test. A learner has one submission per credential (unique key),
     so the sum of distinct powers of two is their bitwise OR, on SQLite as on PostgreSQL. Learners judged
-    by an older version for some stack take that version's test for it (their recorded versions are
+    by another version for some stack take that version's test for it (their recorded versions are
     joined, one row per learner, only when such versions exist)."""
     bit = {key: 1 << i for i, key in enumerate(keys)}
     versions: dict[int, dict[str, _StackMasks]] = {}
@@ -149,7 +152,7 @@ def _completed_by_mask(
     ordered = list(versions[live_version_id].values())
     earned = (Submission.context_id == context_id, Submission.state == "earned")
     # One row per learner with at least one complete stack: bit i of "done" is stack i of ``ordered``.
-    if not older:
+    if not others:
         done = _sum(_bit_if(_rule_met(mask, stack), i) for i, stack in enumerate(ordered))
         learners = select(Submission.user_id, done.label("done")).where(*earned).group_by(Submission.user_id)
     else:
@@ -170,7 +173,7 @@ def _completed_by_mask(
                 ),
             )
             .where(
-                LearnerStackVersion.context_id == context_id, LearnerStackVersion.map_version_id.in_(older)
+                LearnerStackVersion.context_id == context_id, LearnerStackVersion.map_version_id.in_(others)
             )
             .group_by(LearnerStackVersion.user_id)
             .subquery()
@@ -180,7 +183,7 @@ def _completed_by_mask(
             live = _bit_if(_rule_met(masks.c.mask, stack), i)
             branches = [
                 (recorded.c[f"v{i}"] == v, _bit_if(_rule_met(masks.c.mask, versions[v][stack.key]), i))
-                for v in older
+                for v in others
                 if stack.key in versions.get(v, {})
             ]
             return case(*branches, else_=live) if branches else live
@@ -242,11 +245,11 @@ def _rule_met(mask: Any, stack: _StackMasks) -> Any:
 
 
 def _completed_by_join(
-    session: Session, context_id: int, live_version_id: int, older: list[int]
+    session: Session, context_id: int, live_version_id: int, others: list[int]
 ) -> list[CompletedStack]:
     """The general form for very large courses: a GROUP BY (learner, stack) over earned submissions, each
     stack counted under the version that judges it for that learner (see ``completion_table``)."""
-    versions = [live_version_id, *older]
+    versions = [live_version_id, *others]
     live_keys = select(StackDef.stack_key).where(StackDef.map_version_id == live_version_id)
     totals = (
         select(
@@ -271,7 +274,7 @@ def _completed_by_join(
         .join(StackDef, StackDef.id == StackCredential.stack_def_id)
         .where(Submission.context_id == context_id, Submission.state == "earned")
     )
-    if older:
+    if others:
         recorded = aliased(LearnerStackVersion)
         earned = earned.outerjoin(
             recorded,
@@ -279,7 +282,7 @@ def _completed_by_join(
                 recorded.context_id == context_id,
                 recorded.user_id == Submission.user_id,
                 recorded.stack_key == StackDef.stack_key,
-                recorded.map_version_id.in_(older),
+                recorded.map_version_id.in_(others),
             ),
         ).where(
             StackDef.map_version_id == func.coalesce(recorded.map_version_id, live_version_id),
