@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from ..db.models import CourseMapVersion
@@ -10,15 +11,24 @@ from ..maps import course_map_from_document
 from .errors import NotFound
 
 _parsed: dict[str, CourseMap] = {}
+_VERSIONS = CourseMapVersion.__table__
+# Asked on every page: the version's identity only. Its document (the whole map as JSON) is read and parsed
+# only the first time this process meets that content.
+_IDENTITY = select(_VERSIONS.c.course_key, _VERSIONS.c.content_hash).where(
+    _VERSIONS.c.id == bindparam("version_id")
+)
+_DOCUMENT = select(_VERSIONS.c.document).where(_VERSIONS.c.id == bindparam("version_id"))
 
 
 def course_map_for_version(session: Session, version_id: int) -> CourseMap:
-    version = session.get(CourseMapVersion, version_id)
-    if version is None:
+    conn = session.connection()
+    identity = conn.execute(_IDENTITY, {"version_id": version_id}).first()
+    if identity is None:
         raise NotFound("unknown_map_version", f"Course map version {version_id} does not exist.")
-    key = f"{version.course_key}:{version.content_hash}"
+    key = f"{identity.course_key}:{identity.content_hash}"
     course = _parsed.get(key)
     if course is None:
-        course = course_map_from_document(version.document)
+        document = conn.execute(_DOCUMENT, {"version_id": version_id}).scalar_one()
+        course = course_map_from_document(document)
         _parsed[key] = course
     return course
