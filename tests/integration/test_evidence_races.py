@@ -7,7 +7,6 @@ row and never fail with a duplicate key. See docs/decisions/0002-outbox-and-per-
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -25,37 +24,13 @@ from lti_tool.services.errors import Conflict, ServiceError
 from lti_tool.web.auth import Actor
 from tests import factories
 from tests.conftest import app_config
+from tests.races import race
 
 pytestmark = pytest.mark.postgres
 
 THREADS = 10
 CRED = "ef-foundations-of-practice"
 FRESH = "ef-supporting-students"  # no submission row until the race's first action
-
-
-def _race(n: int, work: Callable[[int], Any]) -> tuple[list[Any], list[BaseException]]:
-    barrier = threading.Barrier(n)
-    results: list[Any] = []
-    errors: list[BaseException] = []
-    lock = threading.Lock()
-
-    def run(i: int) -> None:
-        barrier.wait()
-        try:
-            value = work(i)
-            with lock:
-                results.append(value)
-        except BaseException as exc:  # collected and asserted on below
-            with lock:
-                errors.append(exc)
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    assert not any(t.is_alive() for t in threads), "a racing thread did not finish"
-    return results, errors
 
 
 def _count(db: Database, model: Any, *where: Any) -> int:
@@ -80,7 +55,7 @@ def test_concurrent_submits_of_one_draft_submit_once(pg_db: Database) -> None:
     factories.complete_evidence(pg_db, learner, course_map.credential(CRED))
     outbox_before = _count(pg_db, OutboxMessage)
 
-    results, errors = _race(
+    results, errors = race(
         THREADS, lambda _: evidence.submit(pg_db, learner.context_id, learner.user_id, CRED)
     )
 
@@ -117,7 +92,7 @@ def test_concurrent_first_actions_on_a_credential_create_one_submission(pg_db: D
         answers = {questions[i // 2 % len(questions)]: f"answer {i}"}
         return evidence.save_draft(pg_db, learner.context_id, learner.user_id, FRESH, answers, {})
 
-    results, errors = _race(THREADS, first_action)
+    results, errors = race(THREADS, first_action)
 
     # The only refusal: links beyond the requirement's maximum, counted after the lock.
     unexpected = [e for e in errors if not (isinstance(e, ServiceError) and e.code == "too_many_artifacts")]
@@ -148,7 +123,7 @@ def _post_concurrently(
         factories.sign_in(client, learner)
         return client.post(path, data=form(i)).status_code
 
-    statuses, errors = _race(THREADS, post)
+    statuses, errors = race(THREADS, post)
     assert not errors, errors
     return statuses
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 from sqlalchemy import func, select
 
@@ -14,32 +12,9 @@ from lti_tool.services.errors import Conflict
 from lti_tool.services.grants import grant_due
 from lti_tool.services.scope import context_course
 from tests import scenario
+from tests.races import race
 
 THREADS = 16
-
-
-def _race(n: int, work) -> tuple[list[object], list[BaseException]]:  # type: ignore[no-untyped-def]
-    barrier = threading.Barrier(n)
-    results: list[object] = []
-    errors: list[BaseException] = []
-    lock = threading.Lock()
-
-    def run(i: int) -> None:
-        barrier.wait()
-        try:
-            value = work(i)
-            with lock:
-                results.append(value)
-        except BaseException as exc:  # collected and asserted on below
-            with lock:
-                errors.append(exc)
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    return results, errors
 
 
 def _grant_count(db: Database) -> int:
@@ -65,7 +40,7 @@ def test_many_assessors_approving_the_final_credential_grant_once(pg_db: Databas
     sid = scenario.submission_id(c, learner, keys[4])
     scores = scenario.passing_scores(c, keys[4])
 
-    results, errors = _race(
+    results, errors = race(
         THREADS, lambda i: assessment.decide(pg_db, c.context_id, sid, assessors[i], scores, "")
     )
     assert len(results) == 1, errors
@@ -91,7 +66,7 @@ def test_the_last_two_credentials_approved_at_the_same_instant_grant_exactly_onc
             sid, assessor, key = pairs[i]
             return assessment.decide(pg_db, c.context_id, sid, assessor, scenario.passing_scores(c, key), "")
 
-        results, errors = _race(2, approve)
+        results, errors = race(2, approve)
         assert not errors and len(results) == 2
         with pg_db.read() as session:
             stack_grants = session.scalar(
@@ -123,7 +98,7 @@ def test_the_database_refuses_a_second_grant_even_without_the_lock(pg_db: Databa
                 )
             )
 
-    results, errors = _race(THREADS, grant)
+    results, errors = race(THREADS, grant)
     assert not errors
     assert sum(results) == 1  # type: ignore[arg-type]
     assert _grant_count(pg_db) == 1
