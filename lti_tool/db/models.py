@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -292,10 +293,22 @@ class Assessment(Base):
 
 
 class Grant(Base):
-    """A CEU grant (per stack) or a course award. The unique key makes it happen exactly once."""
+    """A CEU grant (per stack) or a course award. The unique index over live (unrevoked) grants makes it
+    happen exactly once; a revoked grant stays, and the learner may earn it again."""
 
     __tablename__ = "grants"
-    __table_args__ = (UniqueConstraint("context_id", "user_id", "kind", "target_key"),)
+    __table_args__ = (
+        Index(
+            "uq_grants_live",
+            "context_id",
+            "user_id",
+            "kind",
+            "target_key",
+            unique=True,
+            sqlite_where=text("revoked_at IS NULL"),
+            postgresql_where=text("revoked_at IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     context_id: Mapped[int] = mapped_column(ForeignKey("contexts.id", ondelete="CASCADE"))
@@ -308,6 +321,8 @@ class Grant(Base):
     contact_hours: Mapped[Decimal] = mapped_column(Numeric(6, 2))
     ceus: Mapped[Decimal] = mapped_column(Numeric(5, 1))
     granted_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column()
+    revoked_reason: Mapped[str | None] = mapped_column(Text)
 
 
 class AuditEvent(Base):

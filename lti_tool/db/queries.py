@@ -200,7 +200,7 @@ def _completed_by_mask(
     )
     granted = (
         select(Grant.user_id, func.sum(stack_bit).label("granted"))
-        .where(Grant.context_id == context_id, Grant.kind == "stack")
+        .where(Grant.context_id == context_id, Grant.kind == "stack", Grant.revoked_at.is_(None))
         .group_by(Grant.user_id)
         .subquery()
     )

@@ -156,7 +156,10 @@ def _resend_stack(session: Session, context_id: int, course: CourseMap, key: str
     ):
         earned_by_user.setdefault(user_id, set()).add(credential_key)
     granted = select(Grant.user_id, Grant.ceus).where(
-        Grant.context_id == context_id, Grant.kind == STACK, Grant.target_key == key
+        Grant.context_id == context_id,
+        Grant.kind == STACK,
+        Grant.target_key == key,
+        Grant.revoked_at.is_(None),
     )
     ceus = {user_id: value for user_id, value in session.execute(granted)}
     sent = 0

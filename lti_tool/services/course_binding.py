@@ -62,7 +62,9 @@ def map_change_preview(db: Database, context_id: int, new_key: str) -> MapChange
         )
         with_grants = session.scalar(
             select(func.count(distinct(Grant.user_id))).where(
-                Grant.context_id == context_id, Grant.course_key == current_key
+                Grant.context_id == context_id,
+                Grant.course_key == current_key,
+                Grant.revoked_at.is_(None),
             )
         )
     current = None

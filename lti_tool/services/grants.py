@@ -50,7 +50,10 @@ def _insert_once(session: Session, values: dict[str, object]) -> int | None:
     stmt = (
         insert(Grant)
         .values(**values)
-        .on_conflict_do_nothing(index_elements=["context_id", "user_id", "kind", "target_key"])
+        .on_conflict_do_nothing(
+            index_elements=["context_id", "user_id", "kind", "target_key"],
+            index_where=Grant.revoked_at.is_(None),
+        )
         .returning(Grant.id)
     )
     return session.execute(stmt).scalar()
@@ -120,7 +123,7 @@ def grants_for(db: Database, context_id: int, user_id: int) -> list[GrantView]:
             )
             for g in session.scalars(
                 select(Grant)
-                .where(Grant.context_id == context_id, Grant.user_id == user_id)
+                .where(Grant.context_id == context_id, Grant.user_id == user_id, Grant.revoked_at.is_(None))
                 .order_by(Grant.id)
             )
         ]

@@ -78,6 +78,7 @@ def _ungranted(context_id: int) -> ColumnElement[bool]:
             Grant.kind == "stack",
             Grant.target_key == LearnerStackVersion.stack_key,
             Grant.course_key == LearnerStackVersion.course_key,
+            Grant.revoked_at.is_(None),
         )
         .exists()
     )

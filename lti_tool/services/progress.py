@@ -79,6 +79,7 @@ def learner_overview(db: Database, context_id: int, user_id: int) -> LearnerOver
                     Grant.context_id == context_id,
                     Grant.user_id == user_id,
                     Grant.course_key == context.course_key,
+                    Grant.revoked_at.is_(None),
                 )
             )
         )
@@ -182,7 +183,9 @@ def course_dashboard(db: Database, context_id: int) -> CourseDashboard:
             per_credential[sub.credential_key][sub.state] += 1
             awaiting += sub.state == SubmissionState.SUBMITTED.value
         for grant in session.scalars(
-            select(Grant).where(Grant.context_id == context_id, Grant.course_key == bound)
+            select(Grant).where(
+                Grant.context_id == context_id, Grant.course_key == bound, Grant.revoked_at.is_(None)
+            )
         ):
             row = rows.get(grant.user_id)
             if row is not None:

@@ -56,7 +56,7 @@ def test_each_revision_steps_down_and_up_one_at_a_time(tmp_path: Path) -> None:
     upgrade(url)
     heads = []
     engine = create_engine(url)
-    for _ in range(10):
+    for _ in range(100):
         with engine.connect() as conn:
             current = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
         if current is None:
