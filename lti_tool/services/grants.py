@@ -17,7 +17,7 @@ from ..db.models import Grant, Submission
 from ..domain.definitions import CourseMap
 from ..domain.grants import DueGrant, GrantKind, due_grants
 from ..domain.submissions import SubmissionState
-from . import audit
+from . import audit, records
 
 
 @dataclass(frozen=True)
@@ -112,6 +112,9 @@ def grant_due(
             },
         )
         created.append((grant_id, due))
+    records.issue_grant_awards(
+        session, context_id=context_id, user_id=user_id, course=course, created=created
+    )
     return created
 
 

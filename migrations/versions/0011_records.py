@@ -118,6 +118,13 @@ def upgrade() -> None:
     with op.batch_alter_table("awards", schema=None) as batch_op:
         batch_op.create_index("ix_awards_grant", ["grant_id"], unique=False)
         batch_op.create_index("ix_awards_learner", ["context_id", "user_id"], unique=False)
+        batch_op.create_index(
+            "uq_awards_live",
+            ["context_id", "user_id", "kind", "target_key"],
+            unique=True,
+            sqlite_where=sa.text("revoked_at IS NULL"),
+            postgresql_where=sa.text("revoked_at IS NULL"),
+        )
 
     op.create_table(
         "office_deliveries",
@@ -169,6 +176,7 @@ def downgrade() -> None:
 
     op.drop_table("office_deliveries")
     with op.batch_alter_table("awards", schema=None) as batch_op:
+        batch_op.drop_index("uq_awards_live")
         batch_op.drop_index("ix_awards_learner")
         batch_op.drop_index("ix_awards_grant")
 
