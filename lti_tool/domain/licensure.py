@@ -46,38 +46,55 @@ class ConversionRule:
     decimals: int = 1
 
     def __post_init__(self) -> None:
-        problem = rule_problem(self)
-        if problem:
-            raise ValueError(problem)
+        problems = rule_problems(
+            self.kind, self.hours_per_unit, self.credentials_per_unit, self.cap_units, self.decimals
+        )
+        if problems:
+            raise ValueError(problems[0][1])
 
     @property
     def quantum(self) -> Decimal:
         return Decimal(1).scaleb(-self.decimals)
 
 
-def rule_problem(rule: ConversionRule) -> str | None:
-    """Why ``rule`` is inconsistent, in an operator's words; None if it is sound."""
-    if rule.kind is RuleKind.HOURS_PER_UNIT:
-        if rule.hours_per_unit is None or rule.hours_per_unit <= 0:
-            return "an hours_per_unit rule needs hours_per_unit, a number above 0"
-        if rule.credentials_per_unit is not None:
-            return "credentials_per_unit belongs to a credentials_per_unit rule, not an hours_per_unit rule"
+def rule_problems(
+    kind: RuleKind,
+    hours_per_unit: Decimal | None,
+    credentials_per_unit: int | None,
+    cap_units: Decimal | None,
+    decimals: int,
+) -> list[tuple[str, str]]:
+    """(field, problem) for each inconsistency in a rule, in an operator's words; field "" is the whole rule.
+
+    The office files report these at the field's line, so they are said once, here."""
+    problems: list[tuple[str, str]] = []
+    if kind is RuleKind.HOURS_PER_UNIT:
+        if hours_per_unit is None:
+            problems.append(("", "an hours_per_unit rule needs hours_per_unit (contact hours per unit)"))
+        elif hours_per_unit <= 0:
+            problems.append(("hours_per_unit", "must be above 0"))
+        if credentials_per_unit is not None:
+            problems.append(("credentials_per_unit", "belongs to a credentials_per_unit rule; remove it"))
     else:
-        if rule.credentials_per_unit is None or rule.credentials_per_unit < 1:
-            return "a credentials_per_unit rule needs credentials_per_unit, a whole number of at least 1"
-        if rule.hours_per_unit is not None:
-            return "hours_per_unit belongs to an hours_per_unit rule, not a credentials_per_unit rule"
-        if rule.decimals != 0:
-            return "a credentials_per_unit rule counts whole units: decimals must be 0"
-    if not 0 <= rule.decimals <= 4:
-        return "decimals must be between 0 and 4"
-    if rule.cap_units is not None:
-        if rule.cap_units <= 0:
-            return "cap_units must be above 0"
+        if credentials_per_unit is None:
+            problems.append(("", "a credentials_per_unit rule needs credentials_per_unit (a whole number)"))
+        elif credentials_per_unit < 1:
+            problems.append(("credentials_per_unit", "must be at least 1"))
+        if hours_per_unit is not None:
+            problems.append(("hours_per_unit", "belongs to an hours_per_unit rule; remove it"))
+        if decimals != 0:
+            problems.append(
+                ("decimals", "a credentials_per_unit rule counts whole units: decimals must be 0")
+            )
+    if not 0 <= decimals <= 4:
+        problems.append(("decimals", "must be between 0 and 4"))
+    elif cap_units is not None:
+        if cap_units <= 0:
+            problems.append(("cap_units", "must be above 0"))
         # A cap finer than the office's rounding could never be reached exactly.
-        if rule.cap_units != rule.cap_units.quantize(Decimal(1).scaleb(-rule.decimals)):
-            return f"cap_units {rule.cap_units} has more decimal places than decimals ({rule.decimals})"
-    return None
+        elif cap_units != cap_units.quantize(Decimal(1).scaleb(-decimals)):
+            problems.append(("cap_units", f"{cap_units} has more decimal places than decimals ({decimals})"))
+    return problems
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ import datetime as dt
 import difflib
 import json
 import re
+from collections.abc import Mapping
 from functools import cache
 from pathlib import Path as FsPath
 from typing import Any
@@ -29,20 +30,28 @@ def validator(kind: str) -> Draft202012Validator:
 
 
 def schema_errors(source: SourceFile, kind: str) -> list[MapError]:
+    return errors_against(validator(kind), source)
+
+
+def errors_against(
+    schema: Draft202012Validator, source: SourceFile, nouns: Mapping[str, str] | None = None
+) -> list[MapError]:
+    """``source`` checked against any published schema (licensure offices use this too); ``nouns`` names
+    one item of a list field, for "add at least one ..." messages, where the course-map nouns do not fit."""
     errors: list[MapError] = []
     typed: set[Path] = set()
-    for error in validator(kind).iter_errors(source.data):
+    for error in schema.iter_errors(source.data):
         path: Path = tuple(error.absolute_path)
         # A value of the wrong type gets one error, not one more for each rule it then fails.
         if path in typed:
             continue
         if error.validator == "type":
             typed.add(path)
-        errors.extend(_translate(source, error))
+        errors.extend(_translate(source, error, {**_ITEM_NOUNS, **(nouns or {})}))
     return sorted(set(errors))
 
 
-def _translate(source: SourceFile, error: ValidationError) -> list[MapError]:
+def _translate(source: SourceFile, error: ValidationError, nouns: Mapping[str, str]) -> list[MapError]:
     path: Path = tuple(error.absolute_path)
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):
         allowed = sorted(error.schema.get("properties", {}))
@@ -62,7 +71,7 @@ def _translate(source: SourceFile, error: ValidationError) -> list[MapError]:
                 (*path, again), f"{error.instance[again]!r} is listed twice in {_field(path)} ({lines})"
             )
         ]
-    return [source.error(path, _message(error, path))]
+    return [source.error(path, _message(error, path, nouns))]
 
 
 # What one item of each list is called, for "add at least one ..." messages.
@@ -95,11 +104,11 @@ def _field(path: Path) -> str:
     return f"'{names[-1]}'" if names else "the file"
 
 
-def _message(error: ValidationError, path: Path) -> str:
+def _message(error: ValidationError, path: Path, nouns: Mapping[str, str]) -> str:
     """The jsonschema error said as a plain sentence; its own wording never reaches a designer."""
     instance, value = error.instance, error.validator_value
     names = [part for part in path if isinstance(part, str)]
-    noun = _ITEM_NOUNS.get(names[-1], "item") if names else "item"
+    noun = nouns.get(names[-1], "item") if names else "item"
     if error.validator == "pattern" and str(value).startswith("^[a-z0-9]"):
         return f"{instance!r} is not a valid id: {SLUG_HINT}"
     if error.validator == "type":

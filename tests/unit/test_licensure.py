@@ -169,10 +169,10 @@ def test_negative_hours_are_refused() -> None:
     ("kwargs", "problem"),
     [
         ({"kind": RuleKind.HOURS_PER_UNIT}, "needs hours_per_unit"),
-        ({"kind": RuleKind.HOURS_PER_UNIT, "hours_per_unit": Decimal(0)}, "needs hours_per_unit"),
+        ({"kind": RuleKind.HOURS_PER_UNIT, "hours_per_unit": Decimal(0)}, "above 0"),
         (
             {"kind": RuleKind.HOURS_PER_UNIT, "hours_per_unit": Decimal(3), "credentials_per_unit": 2},
-            "credentials_per_unit belongs",
+            "belongs to a credentials_per_unit rule",
         ),
         ({"kind": RuleKind.CREDENTIALS_PER_UNIT, "credentials_per_unit": 0, "decimals": 0}, "at least 1"),
         (
