@@ -1,0 +1,1 @@
+"""Records that leave the tool: certificates, Open Badges 3.0 credentials, licensure delivery and exports."""
