@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from datetime import timedelta
 from typing import Any
 
 from celery import shared_task
@@ -13,9 +14,14 @@ from ..services import outbox as outbox_service
 _kick_lock = threading.Lock()
 
 
+def _drain(app: Flask) -> outbox_service.DrainResult:
+    lease = timedelta(seconds=app.extensions["settings"].outbox_lease_seconds)
+    return outbox_service.drain(app.extensions["db"], lease=lease)
+
+
 @shared_task(name="lti_tool.tasks.outbox.drain_outbox", ignore_result=False)
 def drain_outbox() -> dict[str, Any]:
-    result = outbox_service.drain(current_app.extensions["db"])
+    result = _drain(current_app)
     return {"delivered": result.delivered, "retried": result.retried}
 
 
@@ -42,6 +48,6 @@ def kick(app: Flask | None = None) -> None:
 
     def _run() -> None:
         with _kick_lock, app.app_context():
-            outbox_service.drain(app.extensions["db"])
+            _drain(app)
 
     threading.Thread(target=_run, name="outbox-drain", daemon=True).start()
