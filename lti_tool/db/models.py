@@ -284,8 +284,9 @@ class Assessment(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id", ondelete="CASCADE"))
     attempt: Mapped[int] = mapped_column(Integer)
-    assessor_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    decision: Mapped[str] = mapped_column(String(16))
+    # None: an operator's decision (a revocation from the command line), not a course member's.
+    assessor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decision: Mapped[str] = mapped_column(String(16))  # earned | not_yet | revoked
     scores: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     feedback: Mapped[str] = mapped_column(Text, default="")
     map_version_id: Mapped[int] = mapped_column(ForeignKey("course_map_versions.id"))

@@ -2,6 +2,7 @@
 
 draft -> submitted -> earned            (terminal)
                    -> not_yet -> (edit) -> submitted ...   (resubmission, a new attempt)
+earned -> (revoke) -> not_yet          (misconduct found, or the decision overturned)
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ _ALLOWED: dict[tuple[SubmissionState, str], SubmissionState] = {
     (SubmissionState.NOT_YET, "submit"): SubmissionState.SUBMITTED,
     (SubmissionState.SUBMITTED, "earn"): SubmissionState.EARNED,
     (SubmissionState.SUBMITTED, "not_yet"): SubmissionState.NOT_YET,
+    (SubmissionState.EARNED, "revoke"): SubmissionState.NOT_YET,
 }
 
 EDITABLE_STATES = frozenset({SubmissionState.DRAFT, SubmissionState.NOT_YET})
@@ -38,6 +40,8 @@ def next_state(current: SubmissionState, action: str) -> SubmissionState:
     try:
         return _ALLOWED[(current, action)]
     except KeyError:
+        if action == "revoke":
+            raise TransitionError("not_earned", "Only an earned micro-credential can be revoked.") from None
         if current is SubmissionState.EARNED:
             raise TransitionError("already_earned", "This micro-credential is already earned.") from None
         if action in ("earn", "not_yet"):

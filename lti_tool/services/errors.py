@@ -6,10 +6,12 @@ from __future__ import annotations
 class ServiceError(Exception):
     status = 400
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: str, message: str, field: str | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        # The form field the refusal is about, so a page can show the message beside it.
+        self.field = field
 
 
 class NotFound(ServiceError):

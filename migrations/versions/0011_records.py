@@ -157,6 +157,9 @@ def upgrade() -> None:
     with op.batch_alter_table("office_deliveries", schema=None) as batch_op:
         batch_op.create_index("ix_office_deliveries_office", ["office_key", "id"], unique=False)
 
+    with op.batch_alter_table("assessments", schema=None) as batch_op:
+        batch_op.alter_column("assessor_id", existing_type=sa.Integer(), nullable=True)
+
     with op.batch_alter_table("grants", schema=None) as batch_op:
         batch_op.add_column(sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column("revoked_reason", sa.Text(), nullable=True))
@@ -199,3 +202,7 @@ def downgrade() -> None:
         )
         batch_op.drop_column("revoked_reason")
         batch_op.drop_column("revoked_at")
+    # Operators' decisions (revocations) have no assessor; the old schema cannot hold them.
+    op.execute("DELETE FROM assessments WHERE assessor_id IS NULL")
+    with op.batch_alter_table("assessments", schema=None) as batch_op:
+        batch_op.alter_column("assessor_id", existing_type=sa.Integer(), nullable=False)
