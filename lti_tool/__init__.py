@@ -36,6 +36,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config.update({k: v for k, v in test_config.items() if k.isupper()})
     app.extensions["settings"] = settings
     app.extensions["db"] = Database(settings.database_url)
+    from .records.offices import load_offices
+
+    # A malformed office file stops start-up here, with its file:line:column messages.
+    app.extensions["offices"] = load_offices(settings.offices_dir, development=settings.development)
 
     configure_logging()
     install_request_id(app)

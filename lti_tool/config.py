@@ -41,6 +41,8 @@ class Settings:
     learner_quota_bytes: int = 500 * 1024 * 1024
     # Origins besides the registered platforms' that may frame the tool (Content-Security-Policy).
     frame_ancestors: tuple[str, ...] = ()
+    # Licensure office profiles (licensure_offices/<key>.yaml), read and checked at start-up.
+    offices_dir: Path = REPO_ROOT / "licensure_offices"
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -73,6 +75,7 @@ class Settings:
             lms_admins_are_designers=_bool(env.get("LMS_ADMINS_ARE_DESIGNERS"), False),
             learner_quota_bytes=int(env.get("LEARNER_QUOTA_MB", "500")) * 1024 * 1024,
             frame_ancestors=tuple((env.get("FRAME_ANCESTORS") or "").split()),
+            offices_dir=Path(env.get("OFFICES_DIR") or REPO_ROOT / "licensure_offices"),
             extra={k: v for k, v in (overrides or {}).items() if not k.isupper()},
         )
 

@@ -11,6 +11,7 @@ def register_commands(app: Flask) -> None:
     from .db import db_group
     from .lti import keys_group, platforms_group
     from .maps import maps_group
+    from .offices import offices_group
     from .serve import serve_command
     from .uploads import uploads_group
     from .worker import worker_command
@@ -22,6 +23,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(worker_command)
     app.cli.add_command(serve_command)
     app.cli.add_command(uploads_group)
+    app.cli.add_command(offices_group)
 
 
 def _create_app() -> Flask:
@@ -33,3 +35,14 @@ def _create_app() -> Flask:
 @click.group(cls=FlaskGroup, create_app=_create_app, add_version_option=False, load_dotenv=False)
 def main() -> None:
     """Micro-credential Stacks LTI tool."""
+
+
+def _commands_without_app() -> None:
+    # Found before the app is built: the app refuses to start on a bad office file, and `offices check`
+    # is how an operator finds out why.
+    from .offices import offices_group
+
+    main.add_command(offices_group)
+
+
+_commands_without_app()
