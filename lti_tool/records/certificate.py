@@ -202,7 +202,7 @@ def _body(pdf: FPDF, facts: CertificateFacts, scale: float, *, draw: bool, top: 
     line(facts.provider_name, 13, style="B", color=blue, max_lines=2)
     line("Certificate of Continuing Education", 25, style="B", color=blue, gap=3)
     line("This certifies that", 11, color=grey, gap=4)
-    line(facts.educator_name, 24, max_lines=2, min_size=11, gap=1)
+    line(facts.educator_name, 24, max_lines=3, min_size=10, gap=1)
     if facts.state and facts.licence_number:
         line(
             f"Licensed in {facts.state} · licence number {facts.licence_number}", 10, color=grey, max_lines=2
