@@ -42,6 +42,9 @@ def register_blueprints(app: Flask) -> None:
     from .map_versions import bp as map_versions_bp
 
     app.register_blueprint(map_versions_bp)
+    from .records import bp as records_bp
+
+    app.register_blueprint(records_bp)
     from . import dev_platform, lti_views
 
     lti_views.init_app(app)
@@ -50,3 +53,6 @@ def register_blueprints(app: Flask) -> None:
 
     deep_linking.init_app(app)
     dev_platform_services.init_app(app)
+    from . import office_api
+
+    office_api.init_app(app)
