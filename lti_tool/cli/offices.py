@@ -1,8 +1,10 @@
-"""``lti-tool offices list|check``: the licensure office profiles operators edit (licensure_offices/)."""
+"""``lti-tool offices list|check``: the licensure office profiles operators edit (licensure_offices/);
+``offices token-create|tokens|token-revoke``: the tokens offices pull their records with."""
 
 from __future__ import annotations
 
 import os
+from datetime import datetime
 from pathlib import Path
 
 import click
@@ -12,6 +14,8 @@ from flask.cli import with_appcontext
 from ..config import REPO_ROOT
 from ..domain.licensure import OfficeProfile, describe_office
 from ..records.offices import validate_offices
+from ..services.errors import NotFound
+from ..services.office_tokens import UnknownOffice, create_token, list_tokens, revoke_token
 
 
 @click.group("offices")
@@ -69,3 +73,57 @@ def check_command(directory: Path | None, development: bool | None) -> None:
         raise SystemExit(1)
     count = len(list(directory.glob("*.yaml")))
     click.echo(f"OK {directory.as_posix()}: {count} office{'s' if count != 1 else ''}")
+
+
+# --- pull API tokens ------------------------------------------------------------------------------------
+
+
+def _office_keys() -> list[str]:
+    return sorted(current_app.extensions["offices"])
+
+
+def _when(moment: datetime | None) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else "-"
+
+
+@offices_group.command("token-create")
+@click.argument("office")
+@click.option("--label", default="", help="Who or what the token is for (shown by `offices tokens`).")
+@with_appcontext
+def token_create_command(office: str, label: str) -> None:
+    """Create a pull API token for OFFICE and print it once: only its hash is kept."""
+    try:
+        created = create_token(current_app.extensions["db"], office, _office_keys(), label)
+    except UnknownOffice as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo(f"token {created.info.id} for {office}{f' ({label})' if label else ''}:", err=True)
+    click.echo(created.token)
+    click.echo("Give it to the office now: it cannot be shown again.", err=True)
+
+
+@offices_group.command("tokens")
+@click.option("--office", default=None, help="Only this office's tokens.")
+@with_appcontext
+def tokens_command(office: str | None) -> None:
+    """List pull API tokens: id, office, label, created, last used, revoked."""
+    rows = list_tokens(current_app.extensions["db"], office)
+    if not rows:
+        click.echo("no office tokens")
+    for t in rows:
+        state = f"revoked {_when(t.revoked_at)}" if t.revoked_at else "live"
+        click.echo(
+            f"{t.id}\t{t.office_key}\t{t.label or '-'}\tcreated {_when(t.created_at)}\t"
+            f"last used {_when(t.last_used_at)}\t{state}"
+        )
+
+
+@offices_group.command("token-revoke")
+@click.argument("token_id", type=int)
+@with_appcontext
+def token_revoke_command(token_id: int) -> None:
+    """Revoke token TOKEN_ID (from `offices tokens`): the office's next request is refused."""
+    try:
+        info = revoke_token(current_app.extensions["db"], token_id)
+    except NotFound as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo(f"revoked token {info.id} of {info.office_key} ({_when(info.revoked_at)})")
