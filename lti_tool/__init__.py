@@ -66,4 +66,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from .lti.ags import init_app as init_ags
 
     init_ags(app)
+    from .services import office_delivery, records_settings
+
+    # The records services run inside grants' transactions and in the worker, without Flask: they read
+    # the offices and the public URL from here.
+    records_settings.configure(
+        records_settings.RecordsSettings(
+            base_url=settings.base_url, offices=app.extensions["offices"], development=settings.development
+        )
+    )
+    office_delivery.register()
     return app

@@ -43,6 +43,9 @@ class Settings:
     frame_ancestors: tuple[str, ...] = ()
     # Licensure office profiles (licensure_offices/<key>.yaml), read and checked at start-up.
     offices_dir: Path = REPO_ROOT / "licensure_offices"
+    # How long a claimed outbox message stays hidden from other drainers: longer than any one delivery may
+    # take (an office push: 5 s connect + 15 s read), or a slow delivery is sent twice.
+    outbox_lease_seconds: int = 120
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -76,6 +79,7 @@ class Settings:
             learner_quota_bytes=int(env.get("LEARNER_QUOTA_MB", "500")) * 1024 * 1024,
             frame_ancestors=tuple((env.get("FRAME_ANCESTORS") or "").split()),
             offices_dir=Path(env.get("OFFICES_DIR") or REPO_ROOT / "licensure_offices"),
+            outbox_lease_seconds=int(env.get("OUTBOX_LEASE_SECONDS") or "120"),
             extra={k: v for k, v in (overrides or {}).items() if not k.isupper()},
         )
 

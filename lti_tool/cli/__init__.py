@@ -12,6 +12,7 @@ def register_commands(app: Flask) -> None:
     from .lti import keys_group, platforms_group
     from .maps import maps_group
     from .offices import offices_group
+    from .records import records_group
     from .serve import serve_command
     from .uploads import uploads_group
     from .worker import worker_command
@@ -24,6 +25,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(serve_command)
     app.cli.add_command(uploads_group)
     app.cli.add_command(offices_group)
+    app.cli.add_command(records_group)
 
 
 def _create_app() -> Flask:
