@@ -4,7 +4,7 @@ pyld ships URDNA2015, but it hashes and prints quads with pyld's own escaping (s
 blank-node labels and the output bytes differ from the specification whenever a literal holds a control
 character. This is the algorithm again, step for step as in the specification and in rdf-canonize,
 with the canonical serializer. The work on blank nodes whose first-degree hashes collide is bounded the
-way rdf-canonize bounds it (at most n deep iterations for n such nodes), which refuses "poison" graphs.
+way rdf-canonize bounds it (by default n deep iterations for n such nodes), which refuses "poison" graphs.
 """
 
 from __future__ import annotations
@@ -45,8 +45,9 @@ class _Issuer:
 
 
 class _Canonicalizer:
-    def __init__(self, quads: list[Quad]) -> None:
+    def __init__(self, quads: list[Quad], max_work_factor: int) -> None:
         self.quads = quads
+        self.max_work_factor = max_work_factor
         self.quads_of: dict[str, list[Quad]] = {}
         self.first_degree: dict[str, str] = {}
         self.canonical = _Issuer("c14n")
@@ -69,7 +70,7 @@ class _Canonicalizer:
                 non_unique.append(nodes)
             else:
                 self.canonical.issue(nodes[0])
-        self.remaining_deep_iterations = sum(len(nodes) for nodes in non_unique)
+        self.remaining_deep_iterations = sum(len(nodes) for nodes in non_unique) ** self.max_work_factor
         for nodes in non_unique:
             results: list[tuple[str, _Issuer]] = []
             for node in nodes:
@@ -173,7 +174,11 @@ class _Canonicalizer:
         return path, issuer_copy
 
 
-def canonicalize_quads(quads: Iterable[Quad]) -> str:
-    """The canonical N-Quads document of a dataset (duplicate quads count once)."""
+def canonicalize_quads(quads: Iterable[Quad], max_work_factor: int = 1) -> str:
+    """The canonical N-Quads document of a dataset (duplicate quads count once).
+
+    At most n ** ``max_work_factor`` Hash N-Degree Quads runs for n blank nodes with shared first-degree
+    hashes; 1 is rdf-canonize's default, so what we sign, a verifier will agree to canonicalize.
+    """
     unique = list(dict.fromkeys(quads))
-    return _Canonicalizer(unique).run()
+    return _Canonicalizer(unique, max_work_factor).run()
