@@ -7,9 +7,9 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Blueprint, jsonify, redirect, render_template, request, send_file
+from flask import Blueprint, Response, jsonify, redirect, render_template, request, send_file
 
-from ..services import educator_records, public_records
+from ..services import badges, educator_records, public_records
 from ..services.errors import ServiceError
 from ..services.records_settings import current as records_settings
 from .auth import LEARNER, current_actor, require_role, url
@@ -138,3 +138,31 @@ def verify(public_id: str) -> Any:
             }
         )
     return render_template("records/verify.html", record=record)
+
+
+def _public_json(document: dict[str, object], filename: str | None = None) -> Response:
+    """A public JSON document verifiers fetch from anywhere (CORS open; it holds nothing private)."""
+    response = jsonify(document)
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    if filename:
+        response.headers["Content-Disposition"] = f'inline; filename="{filename}"'
+    return response
+
+
+@bp.get("/records/<public_id>/badge.json")
+def badge(public_id: str) -> Any:
+    """The award's Open Badges 3.0 credential, signed (eddsa-rdfc-2022)."""
+    try:
+        document = badges.badge(db(), public_id)
+    except ServiceError as exc:
+        return error_response(exc.status, exc.code, exc.message)
+    return _public_json(document, f"badge-{public_id.upper()}.json")
+
+
+@bp.get("/badges/status/<id:number>")
+def status_list(number: int) -> Any:
+    """The Bitstring Status List a badge's ``credentialStatus`` points to."""
+    try:
+        return _public_json(badges.status_list_credential(db(), number))
+    except ServiceError as exc:
+        return error_response(exc.status, exc.code, exc.message)

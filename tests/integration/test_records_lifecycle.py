@@ -219,3 +219,39 @@ def test_revoking_a_credential_revokes_its_grant_tells_offices_and_can_be_earned
     with db.read() as session:
         assert session.scalar(select(Grant).where(Grant.revoked_at.is_(None))) is not None
     assert [d.event for d in _deliveries(db)] == ["issued", "revoked", "issued"]
+
+
+def test_badges_are_signed_once_and_revocation_shows_in_the_status_list(db) -> None:  # type: ignore[no-untyped-def]
+    from lti_tool.records.ob3 import did_key, signing, status_list
+    from lti_tool.services import badges
+
+    c = scenario.course(db)
+    learner, assessor = c.person("Lee"), c.person("Ada", scenario.ASSESSOR)
+    keys = _earn_stack(c, learner, assessor)
+    credential_award = next(a for a in _awards(db, learner) if a.target_key == keys[0])
+    stack_award = _awards(db, learner)[-1]
+    first = badges.badge(db, credential_award.public_id)
+    assert badges.badge(db, credential_award.public_id.lower()) == first  # kept, not signed again
+    stack = badges.badge(db, stack_award.public_id)
+    for document in (first, stack):
+        assert signing.verify(document, did_key.resolve_did_key)
+        assert document["issuer"]["id"].startswith("did:key:z6Mk")  # type: ignore[index]
+    achievement = stack["credentialSubject"]["achievement"]  # type: ignore[index]
+    assert achievement["achievementType"] == "MicroCredential" and achievement["name"] == stack_award.title
+    tampered = {**first, "name": "Something else"}
+    assert not signing.verify(tampered, did_key.resolve_did_key)
+    entry = first["credentialStatus"]  # type: ignore[index]
+    number = int(entry["statusListCredential"].rsplit("/", 1)[1])
+    listing = badges.status_list_credential(db, number)
+    assert signing.verify(listing, did_key.resolve_did_key)
+    assert status_list.revoked_in(listing) == set()
+    revocation.revoke_credential(db, credential_award.public_id, "Overturned on appeal.")
+    listing = badges.status_list_credential(db, number)
+    assert status_list.revoked_in(listing) == {
+        credential_award.id % badges.LIST_SIZE,
+        stack_award.id % badges.LIST_SIZE,
+    }
+    # A rotated key signs new badges; old ones still verify (did:key resolves offline).
+    badges.rotate_key(db)
+    assert signing.verify(badges.badge(db, stack_award.public_id), did_key.resolve_did_key)
+    assert len(badges.keys(db)) == 2
