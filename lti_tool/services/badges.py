@@ -67,7 +67,8 @@ def _signing_key(session: Session) -> BadgeKey:
 
 
 def rotate_key(db: Database) -> KeyView:
-    """A new signing key; the old one is retired but its badges still verify (did:key needs no lookup)."""
+    """A new signing key for new badges. The retired key is kept: its badges still verify (did:key needs no
+    lookup), and it still signs its own status lists, so revoking one of its badges works."""
     with db.transaction() as session:
         session.execute(update(BadgeKey).where(BadgeKey.retired_at.is_(None)).values(retired_at=utcnow()))
         row = _new_key(session)
@@ -102,8 +103,9 @@ def badge_url(public_id: str) -> str:
     return f"{current().base_url}/records/{public_id}/badge.json"
 
 
-def status_list_url(number: int) -> str:
-    return f"{current().base_url}/badges/status/{number}"
+def status_list_url(key_id: int, number: int) -> str:
+    """Each signing key has its own status lists: a verifier wants the list's issuer to be the badge's."""
+    return f"{current().base_url}/badges/status/{key_id}/{number}"
 
 
 def _recipient(session: Session, award: Award) -> tuple[credentials.Recipient, str]:
@@ -161,7 +163,7 @@ def badge(db: Database, public_id: str) -> dict[str, object]:
             achievement=_achievement(award),
             valid_from=_stamp(award.issued_at),
             status=credentials.StatusEntry(
-                list_credential=status_list_url(award.id // LIST_SIZE), index=award.id % LIST_SIZE
+                list_credential=status_list_url(key.id, award.id // LIST_SIZE), index=award.id % LIST_SIZE
             ),
         )
         private = _private(key)
@@ -176,28 +178,36 @@ def badge(db: Database, public_id: str) -> dict[str, object]:
         return dict(signed)
 
 
-def status_list_credential(db: Database, number: int) -> dict[str, object]:
-    """List ``number`` (awards ``number * LIST_SIZE`` onwards), signed now, with every revoked award set."""
+def status_list_credential(db: Database, key_id: int, number: int) -> dict[str, object]:
+    """List ``number`` of key ``key_id`` (awards ``number * LIST_SIZE`` onwards whose badge that key
+    signed), signed now by that key (retired or not), with every revoked award's bit set."""
     if number < 0 or number > 2**31 // LIST_SIZE:
         raise NotFound("unknown_status_list", "No such status list.")
-    with db.transaction() as session:
+    with db.read() as session:
+        key = session.get(BadgeKey, key_id)
+        if key is None:
+            raise NotFound("unknown_status_list", "No such status list.")
         low = number * LIST_SIZE
         revoked = session.scalars(
-            select(Award.id).where(Award.id >= low, Award.id < low + LIST_SIZE, Award.revoked_at.is_not(None))
+            select(Award.id).where(
+                Award.badge_key_id == key_id,
+                Award.id >= low,
+                Award.id < low + LIST_SIZE,
+                Award.revoked_at.is_not(None),
+            )
         )
-        key = _signing_key(session)
         private = _private(key)
         unsigned = status_list.status_list_credential(
-            credential_id=status_list_url(number),
+            credential_id=status_list_url(key_id, number),
             issuer=did_key.did_key(private.public_key()),
             valid_from=_stamp(utcnow()),
             revoked=[i - low for i in revoked],
         )
-        return dict(
-            signing.sign(
-                unsigned,
-                private,
-                verification_method=did_key.verification_method(private.public_key()),
-                created=_stamp(utcnow()),
-            )
+    return dict(
+        signing.sign(
+            unsigned,
+            private,
+            verification_method=did_key.verification_method(private.public_key()),
+            created=_stamp(utcnow()),
         )
+    )

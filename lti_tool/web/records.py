@@ -159,10 +159,10 @@ def badge(public_id: str) -> Any:
     return _public_json(document, f"badge-{public_id.upper()}.json")
 
 
-@bp.get("/badges/status/<id:number>")
-def status_list(number: int) -> Any:
+@bp.get("/badges/status/<id:key_id>/<id:number>")
+def status_list(key_id: int, number: int) -> Any:
     """The Bitstring Status List a badge's ``credentialStatus`` points to."""
     try:
-        return _public_json(badges.status_list_credential(db(), number))
+        return _public_json(badges.status_list_credential(db(), key_id, number))
     except ServiceError as exc:
         return error_response(exc.status, exc.code, exc.message)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import shutil
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -50,8 +51,9 @@ class LiveServer:
     app: Flask
 
 
-@pytest.fixture
-def live_server(sqlite_template: Path, tmp_path: Path) -> Iterator[LiveServer]:
+@contextmanager
+def serving(sqlite_template: Path, tmp_path: Path, **extra: str) -> Iterator[LiveServer]:
+    """The app on a free port in a thread, with ``extra`` settings (e.g. OFFICES_DIR)."""
     if not Path(CHROMIUM).exists():
         pytest.skip(f"Chromium not found at {CHROMIUM}")
     db_path = tmp_path / "browser.sqlite3"
@@ -61,7 +63,12 @@ def live_server(sqlite_template: Path, tmp_path: Path) -> Iterator[LiveServer]:
     url = f"http://127.0.0.1:{server.server_port}"
     later.app = create_app(
         app_config(
-            f"sqlite:///{db_path}", tmp_path, BASE_URL=url, DEV_PLATFORM="1", MAX_UPLOAD_MB=UPLOAD_LIMIT_MB
+            f"sqlite:///{db_path}",
+            tmp_path,
+            BASE_URL=url,
+            DEV_PLATFORM="1",
+            MAX_UPLOAD_MB=UPLOAD_LIMIT_MB,
+            **extra,
         )
     )
     thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
@@ -72,6 +79,12 @@ def live_server(sqlite_template: Path, tmp_path: Path) -> Iterator[LiveServer]:
         server.shutdown()
         thread.join(timeout=10)
         later.app.extensions["db"].dispose()
+
+
+@pytest.fixture
+def live_server(sqlite_template: Path, tmp_path: Path) -> Iterator[LiveServer]:
+    with serving(sqlite_template, tmp_path) as server:
+        yield server
 
 
 @pytest.fixture(scope="session")

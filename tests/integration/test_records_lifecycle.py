@@ -241,12 +241,12 @@ def test_badges_are_signed_once_and_revocation_shows_in_the_status_list(db) -> N
     tampered = {**first, "name": "Something else"}
     assert not signing.verify(tampered, did_key.resolve_did_key)
     entry = first["credentialStatus"]  # type: ignore[index]
-    number = int(entry["statusListCredential"].rsplit("/", 1)[1])
-    listing = badges.status_list_credential(db, number)
+    key_id, number = (int(part) for part in entry["statusListCredential"].rsplit("/", 2)[1:])
+    listing = badges.status_list_credential(db, key_id, number)
     assert signing.verify(listing, did_key.resolve_did_key)
     assert status_list.revoked_in(listing) == set()
     revocation.revoke_credential(db, credential_award.public_id, "Overturned on appeal.")
-    listing = badges.status_list_credential(db, number)
+    listing = badges.status_list_credential(db, key_id, number)
     assert status_list.revoked_in(listing) == {
         credential_award.id % badges.LIST_SIZE,
         stack_award.id % badges.LIST_SIZE,
@@ -255,3 +255,7 @@ def test_badges_are_signed_once_and_revocation_shows_in_the_status_list(db) -> N
     badges.rotate_key(db)
     assert signing.verify(badges.badge(db, stack_award.public_id), did_key.resolve_did_key)
     assert len(badges.keys(db)) == 2
+    # The retired key still signs its own list (a verifier wants the list's issuer to be the badge's).
+    old_list = badges.status_list_credential(db, key_id, number)
+    assert old_list["issuer"] == first["issuer"]["id"]  # type: ignore[index]
+    assert signing.verify(old_list, did_key.resolve_did_key) and status_list.revoked_in(old_list)
