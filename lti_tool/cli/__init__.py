@@ -8,6 +8,7 @@ from flask.cli import FlaskGroup
 
 
 def register_commands(app: Flask) -> None:
+    from .badges import badges_group
     from .db import db_group
     from .lti import keys_group, platforms_group
     from .maps import maps_group
@@ -26,6 +27,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(uploads_group)
     app.cli.add_command(offices_group)
     app.cli.add_command(records_group)
+    app.cli.add_command(badges_group)
 
 
 def _create_app() -> Flask:

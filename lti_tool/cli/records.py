@@ -139,3 +139,23 @@ def export_command(office_key: str, start: str, end: str, layout: str, output: s
         raise click.ClickException(exc.message) from None
     left_out = f" ({summary.revoked_left_out} revoked left out)" if summary.revoked_left_out else ""
     click.echo(f"{summary.rows} record(s) for {office_key}, {layout} layout{left_out}", err=True)
+
+
+@records_group.command("revoke")
+@click.argument("record_id")
+@click.option("--reason", required=True, help="Why: the learner and the offices that received it are told.")
+@with_appcontext
+def revoke_command(record_id: str, reason: str) -> None:
+    """Revoke an earned micro-credential by its record id (its badge's, on its verification page): the CEU
+    records that depended on it are revoked with it and every office that received one is told."""
+    from ..services import revocation
+    from ..services.errors import ServiceError
+
+    try:
+        done = revocation.revoke_credential(
+            current_app.extensions["db"], record_id, reason, actor=f"operator:{_operator()}"
+        )
+    except ServiceError as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo(f"Revoked {done.credential}: {', '.join(done.revoked_records)}")
+    click.echo(f"Offices to be told: {done.offices_notified}")
