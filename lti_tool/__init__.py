@@ -72,7 +72,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     # the offices and the public URL from here.
     records_settings.configure(
         records_settings.RecordsSettings(
-            base_url=settings.base_url, offices=app.extensions["offices"], development=settings.development
+            base_url=settings.base_url,
+            provider_name=settings.provider_name,
+            offices=app.extensions["offices"],
+            development=settings.development,
         )
     )
     office_delivery.register()

@@ -46,6 +46,8 @@ class Settings:
     # How long a claimed outbox message stays hidden from other drainers: longer than any one delivery may
     # take (an office push: 5 s connect + 15 s read), or a slow delivery is sent twice.
     outbox_lease_seconds: int = 120
+    # Who issues the records: named on certificates, badges (the issuer profile) and office records.
+    provider_name: str = "Micro-credential Stacks"
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -80,6 +82,7 @@ class Settings:
             frame_ancestors=tuple((env.get("FRAME_ANCESTORS") or "").split()),
             offices_dir=Path(env.get("OFFICES_DIR") or REPO_ROOT / "licensure_offices"),
             outbox_lease_seconds=int(env.get("OUTBOX_LEASE_SECONDS") or "120"),
+            provider_name=(env.get("PROVIDER_NAME") or "Micro-credential Stacks").strip(),
             extra={k: v for k, v in (overrides or {}).items() if not k.isupper()},
         )
 
