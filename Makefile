@@ -40,3 +40,4 @@ test: install chromium lint
 bench: install
 	$(BIN)/python bench/completion_queries.py
 	$(BIN)/python bench/launch_throughput.py
+	$(BIN)/python bench/office_push.py

@@ -77,18 +77,21 @@ class _Job:
 
 
 def _load(db: Database, delivery_id: int) -> tuple[_Job | None, bool]:
-    """The delivery, and whether its educator's consent to its office is live."""
+    """The delivery, and whether its educator's consent to its office is live (one round trip)."""
     with db.read() as session:
-        row = session.get(OfficeDelivery, delivery_id)
-        if row is None:
-            return None, False
-        consent = session.scalar(
-            select(OfficeConsent.id).where(
-                OfficeConsent.user_id == row.user_id,
-                OfficeConsent.office_key == row.office_key,
-                OfficeConsent.withdrawn_at.is_(None),
+        found = session.execute(
+            select(OfficeDelivery, OfficeConsent.id)
+            .outerjoin(
+                OfficeConsent,
+                (OfficeConsent.user_id == OfficeDelivery.user_id)
+                & (OfficeConsent.office_key == OfficeDelivery.office_key)
+                & OfficeConsent.withdrawn_at.is_(None),
             )
-        )
+            .where(OfficeDelivery.id == delivery_id)
+        ).first()
+        if found is None:
+            return None, False
+        row, consent_id = found
         job = _Job(
             row.id,
             row.user_id,
@@ -98,7 +101,7 @@ def _load(db: Database, delivery_id: int) -> tuple[_Job | None, bool]:
             row.payload,
             row.push_state,
         )
-        return job, consent is not None
+        return job, consent_id is not None
 
 
 def deliver(db: Database, message: dict[str, Any]) -> None:
