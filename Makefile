@@ -41,3 +41,4 @@ bench: install
 	$(BIN)/python bench/completion_queries.py
 	$(BIN)/python bench/launch_throughput.py
 	$(BIN)/python bench/office_push.py
+	$(BIN)/python bench/records_export.py
