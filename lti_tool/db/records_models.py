@@ -106,7 +106,8 @@ class BadgeKey(Base):
 class OfficeDelivery(Base):
     """One record event (issued or revoked) meant for one licensure office. Offices that pull read these
     rows; offices that are pushed to also get an outbox message, and ``push_state`` follows the delivery:
-    queued -> delivered, or parked after the last attempt (redelivered by an operator's command)."""
+    queued -> delivered, or parked after the last attempt (redelivered by an operator's command), or withdrawn
+    when the educator withdrew consent before it left."""
 
     __tablename__ = "office_deliveries"
     __table_args__ = (
@@ -122,7 +123,7 @@ class OfficeDelivery(Base):
     idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    # None (this office is not pushed to) | queued | delivered | parked
+    # None (this office is not pushed to) | queued | delivered | parked | withdrawn (consent withdrawn first)
     push_state: Mapped[str | None] = mapped_column(String(16))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
