@@ -53,15 +53,15 @@ def _token(app: Flask, office: str) -> str:
     return office_tokens.create_token(app.extensions["db"], office, app.extensions["offices"]).token
 
 
-def _get(client: FlaskClient, token: str | None, **query: str) -> tuple[int, dict, object]:  # type: ignore[type-arg]
+def _get(client: FlaskClient, token: str | None, **query: str) -> tuple[int, dict, object]:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     response = client.get(f"{API}/records", query_string=query, headers=headers)
     body = response.get_json(silent=True) if response.mimetype == "application/json" else response.text
     return response.status_code, dict(response.headers), body
 
 
-def _all_pages(client: FlaskClient, token: str, **query: str) -> list[dict]:  # type: ignore[type-arg]
-    seen: list[dict] = []  # type: ignore[type-arg]
+def _all_pages(client: FlaskClient, token: str, **query: str) -> list[dict]:
+    seen: list[dict] = []
     cursor = None
     while True:
         status, _, body = _get(client, token, **query, **({"cursor": cursor} if cursor else {}))
@@ -79,14 +79,14 @@ def _all_pages(client: FlaskClient, token: str, **query: str) -> list[dict]:  # 
 def test_missing_unknown_and_revoked_tokens_get_401_json(app: Flask, client: FlaskClient) -> None:
     token = _token(app, "nc-dpi")
     status, headers, body = _get(client, None)
-    assert (status, body) == (401, {"error": {"code": "missing_token", "message": body["error"]["message"]}})  # type: ignore[index]
+    assert (status, body) == (401, {"error": {"code": "missing_token", "message": body["error"]["message"]}})
     assert headers["WWW-Authenticate"].startswith("Bearer")
     # Security headers still apply to the API, and nothing is cached.
     assert headers["X-Content-Type-Options"] == "nosniff"
     assert "frame-ancestors 'self'" in headers["Content-Security-Policy"]
     assert headers["Cache-Control"] == "no-store"
 
-    assert _get(client, token + "x")[2]["error"]["code"] == "invalid_token"  # type: ignore[index]
+    assert _get(client, token + "x")[2]["error"]["code"] == "invalid_token"
     status, _, bad_scheme = _get_with(client, {"Authorization": f"Basic {token}"})
     assert (status, bad_scheme["error"]["code"]) == (401, "missing_token")
     assert _get(client, token)[0] == 200
@@ -95,10 +95,10 @@ def test_missing_unknown_and_revoked_tokens_get_401_json(app: Flask, client: Fla
         (row,) = session.scalars(select(OfficeToken)).all()
     office_tokens.revoke_token(app.extensions["db"], row.id)
     status, _, body = _get(client, token)
-    assert (status, body["error"]["code"]) == (401, "revoked_token")  # type: ignore[index]
+    assert (status, body["error"]["code"]) == (401, "revoked_token")
 
 
-def _get_with(client: FlaskClient, headers: dict[str, str]) -> tuple[int, dict, dict]:  # type: ignore[type-arg]
+def _get_with(client: FlaskClient, headers: dict[str, str]) -> tuple[int, dict, dict]:
     response = client.get(f"{API}/records", headers=headers)
     return response.status_code, dict(response.headers), response.get_json()
 
@@ -112,7 +112,7 @@ def test_token_is_stored_hashed_and_last_use_written_once_a_minute(app: Flask, d
 
     def last_used() -> datetime | None:
         with db.read() as session:
-            return session.get(OfficeToken, created.info.id).last_used_at  # type: ignore[union-attr]
+            return session.get(OfficeToken, created.info.id).last_used_at
 
     assert office_tokens.authenticate(db, created.token, now=T0) == "nv-ccsd"
     assert last_used() == T0
@@ -149,18 +149,18 @@ def test_cursor_pages_hold_every_record_once_while_records_are_added(
     made.append(records.record("nc-dpi", ada, at=T0, revoke_at=T0 + timedelta(days=1)))  # two events
 
     status, _, first = _get(client, token, limit="3")
-    assert status == 200 and len(first["records"]) == 3 and first["has_more"]  # type: ignore[index]
+    assert status == 200 and len(first["records"]) == 3 and first["has_more"]
     # Added between pages, including one for another office and one dated before the first page's.
     made.append(records.record("nc-dpi", ada, at=T0 - timedelta(days=3)))
     records.record("nv-ccsd", ada, at=T0)
-    seen = list(first["records"])  # type: ignore[index]
-    cursor = first["next_cursor"]  # type: ignore[index]
+    seen = list(first["records"])
+    cursor = first["next_cursor"]
     while True:
         status, _, page = _get(client, token, limit="3", cursor=cursor)
         assert status == 200
-        seen += page["records"]  # type: ignore[index]
-        cursor = page["next_cursor"]  # type: ignore[index]
-        if not page["has_more"]:  # type: ignore[index]
+        seen += page["records"]
+        cursor = page["next_cursor"]
+        if not page["has_more"]:
             break
 
     keys = [r["idempotency_key"] for r in seen]
@@ -172,7 +172,7 @@ def test_cursor_pages_hold_every_record_once_while_records_are_added(
     assert (status, empty) == (200, {"records": [], "next_cursor": cursor, "has_more": False})
     later = records.record("nc-dpi", ada)
     status, _, fresh = _get(client, token, cursor=cursor)
-    assert [r["record_id"] for r in fresh["records"]] == [later]  # type: ignore[index]
+    assert [r["record_id"] for r in fresh["records"]] == [later]
 
 
 def test_since_includes_its_instant_and_until_excludes_its_own(
@@ -236,7 +236,7 @@ def test_bad_parameters_get_400_with_a_code(
     app: Flask, client: FlaskClient, query: dict[str, str], code: str
 ) -> None:
     status, _, body = _get(client, _token(app, "nc-dpi"), **query)
-    assert (status, body["error"]["code"]) == (400, code)  # type: ignore[index]
+    assert (status, body["error"]["code"]) == (400, code)
 
 
 def test_a_cursor_from_another_office_reveals_nothing(
@@ -246,7 +246,7 @@ def test_a_cursor_from_another_office_reveals_nothing(
     records.record("nv-ccsd", ada, at=T0)
     mine = records.record("nc-dpi", ada, at=T0)
     status, _, body = _get(client, _token(app, "nc-dpi"), cursor=encode_cursor(0))
-    assert [r["record_id"] for r in body["records"]] == [mine]  # type: ignore[index]
+    assert [r["record_id"] for r in body["records"]] == [mine]
 
 
 def test_openapi_document_is_served_and_describes_the_payload(client: FlaskClient, records: Records) -> None:
@@ -372,7 +372,7 @@ def test_token_commands_create_list_and_revoke(app: Flask, client: FlaskClient) 
 
     revoked = runner.invoke(args=["offices", "token-revoke", token_id])
     assert revoked.exit_code == 0 and f"revoked token {token_id} of nc-dpi" in revoked.output
-    assert _get(client, token)[2]["error"]["code"] == "revoked_token"  # type: ignore[index]
+    assert _get(client, token)[2]["error"]["code"] == "revoked_token"
     assert runner.invoke(args=["offices", "tokens", "--office", "nc-dpi"]).stdout.rstrip().endswith("UTC")
 
     unknown = runner.invoke(args=["offices", "token-create", "tx-tea"])
