@@ -276,10 +276,11 @@ class Artifact(Base):
 
 
 class Assessment(Base):
-    """An assessor's decision on one attempt; the unique key allows one decision per attempt."""
+    """One reviewer's scores and feedback on one attempt (alone, or as one of a panel). A person counts once
+    per attempt (the unique key); the attempt's outcome is its ``AttemptDecision``."""
 
     __tablename__ = "assessments"
-    __table_args__ = (UniqueConstraint("submission_id", "attempt"),)
+    __table_args__ = (UniqueConstraint("submission_id", "attempt", "assessor_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id", ondelete="CASCADE"))
@@ -291,6 +292,81 @@ class Assessment(Base):
     feedback: Mapped[str] = mapped_column(Text, default="")
     map_version_id: Mapped[int] = mapped_column(ForeignKey("course_map_versions.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AttemptDecision(Base):
+    """The outcome of one attempt: earned, not yet, or revoked; decided by one assessor or by a panel's
+    rule once enough reviews are in. The unique key makes the decision (and so the grant) happen once."""
+
+    __tablename__ = "attempt_decisions"
+    __table_args__ = (UniqueConstraint("submission_id", "attempt"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id", ondelete="CASCADE"))
+    attempt: Mapped[int] = mapped_column(Integer)
+    decision: Mapped[str] = mapped_column(String(16))  # earned | not_yet | revoked
+    rule: Mapped[str] = mapped_column(String(16))  # single | majority | unanimous | revocation
+    reviews: Mapped[int] = mapped_column(Integer, default=1)
+    map_version_id: Mapped[int] = mapped_column(ForeignKey("course_map_versions.id"))
+    decided_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ReviewClaim(Base):
+    """An assessor holding a submission while they review it: others are told, not blocked. A claim ends
+    at ``expires_at`` or when ``released_at`` is set (released, or the assessor decided)."""
+
+    __tablename__ = "review_claims"
+    __table_args__ = (
+        UniqueConstraint("submission_id", "assessor_id"),
+        Index("ix_review_claims_submission", "submission_id", "expires_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id", ondelete="CASCADE"))
+    assessor_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    attempt: Mapped[int] = mapped_column(Integer)
+    claimed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()
+    released_at: Mapped[datetime | None] = mapped_column()
+
+
+class SubmissionAttempt(Base):
+    """What the learner submitted in one attempt, kept as it was: the review page shows what changed since
+    the previous attempt, and staff see every attempt."""
+
+    __tablename__ = "submission_attempts"
+    __table_args__ = (UniqueConstraint("submission_id", "attempt"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id", ondelete="CASCADE"))
+    attempt: Mapped[int] = mapped_column(Integer)
+    answers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    reflections: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # [{"id", "requirement_id", "label", "url", "filename", "content_type", "size_bytes", "sha256"}]
+    artifacts: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    map_version_id: Mapped[int] = mapped_column(ForeignKey("course_map_versions.id"))
+    submitted_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class EmailMessage(Base):
+    """A notification e-mail: written with its cause (through the outbox), then sent by SMTP, or kept for
+    the development platform's mailbox page in embedded mode. ``dedupe_key`` stops a repeat."""
+
+    __tablename__ = "email_messages"
+    __table_args__ = (Index("ix_email_messages_created", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dedupe_key: Mapped[str | None] = mapped_column(String(255), unique=True)
+    kind: Mapped[str] = mapped_column(String(32))  # decision | waiting_work | ...
+    context_id: Mapped[int | None] = mapped_column(ForeignKey("contexts.id", ondelete="CASCADE"))
+    to_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    to_address: Mapped[str] = mapped_column(String(320))
+    subject: Mapped[str] = mapped_column(String(255))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column()
+    transport: Mapped[str | None] = mapped_column(String(16))  # smtp | mailbox
+    error: Mapped[str | None] = mapped_column(Text)
 
 
 class Grant(Base):

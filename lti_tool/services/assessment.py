@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from ..db import Database
 from ..db.base import utcnow
-from ..db.models import Assessment, Submission, User
+from ..db.models import Assessment, AttemptDecision, Submission, User
 from ..domain.completion import progress
 from ..domain.definitions import CourseMap, Stack
 from ..domain.grants import DueGrant
@@ -119,6 +119,16 @@ def decide(
                         decision=outcome.decision.value,
                         scores=dict(scores),
                         feedback=feedback.strip(),
+                        map_version_id=sub.map_version_id,
+                    )
+                )
+                session.add(
+                    AttemptDecision(
+                        submission_id=sub.id,
+                        attempt=sub.attempt,
+                        decision=outcome.decision.value,
+                        rule="single",
+                        reviews=1,
                         map_version_id=sub.map_version_id,
                     )
                 )

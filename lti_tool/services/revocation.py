@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from ..db import Database
 from ..db.base import utcnow
-from ..db.models import Assessment, Grant, Submission
+from ..db.models import Assessment, AttemptDecision, Grant, Submission
 from ..db.records_models import Award
 from ..domain.grants import due_grants
 from ..domain.submissions import SubmissionState, TransitionError, next_state
@@ -78,6 +78,17 @@ def revoke_credential(
                 scores={},
                 feedback=reason,
                 map_version_id=sub.map_version_id,
+            )
+        )
+        session.add(
+            AttemptDecision(
+                submission_id=sub.id,
+                attempt=sub.attempt,
+                decision="revoked",
+                rule="revocation",
+                reviews=0,
+                map_version_id=sub.map_version_id,
+                decided_at=now,
             )
         )
         found.revoked_at, found.revoked_reason = now, reason
