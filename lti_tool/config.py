@@ -46,8 +46,21 @@ class Settings:
     # How long a claimed outbox message stays hidden from other drainers: longer than any one delivery may
     # take (an office push: 5 s connect + 15 s read), or a slow delivery is sent twice.
     outbox_lease_seconds: int = 120
+    # The pull API shows an office only record events at least this old, so that none committing late (out
+    # of id order) is ever stepped past by a cursor.
+    office_pull_settle_seconds: int = 5
     # Who issues the records: named on certificates, badges (the issuer profile) and office records.
     provider_name: str = "Micro-credential Stacks"
+    # E-mail notifications: off | mailbox (kept for the development platform's mailbox page) | smtp.
+    notifications: str = "off"
+    smtp_host: str = "localhost"
+    smtp_port: int = 587
+    smtp_user: str = ""
+    smtp_password: str = field(default="", repr=False)  # a secret: never in a repr or a log line
+    smtp_starttls: bool = True
+    mail_from: str = "Micro-credential Stacks <no-reply@localhost>"
+    # At most one "submissions waiting" e-mail per assessor in this many hours.
+    notify_digest_hours: int = 24
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -63,6 +76,7 @@ class Settings:
         port = env.get("PORT", "5000")
         base_url = (env.get("BASE_URL") or f"http://127.0.0.1:{port}").rstrip("/")
         development = _bool(env.get("DEVELOPMENT"), False)
+        dev_platform = _bool(env.get("DEV_PLATFORM"), development)
         return cls(
             instance_path=instance_path,
             database_url=env.get("DATABASE_URL") or f"sqlite:///{instance_path / 'lti_tool.sqlite3'}",
@@ -73,7 +87,7 @@ class Settings:
             upload_dir=Path(env.get("UPLOAD_DIR") or instance_path / "uploads"),
             max_upload_bytes=int(env.get("MAX_UPLOAD_MB", "50")) * 1024 * 1024,
             base_url=base_url,
-            dev_platform=_bool(env.get("DEV_PLATFORM"), development),
+            dev_platform=dev_platform,
             # Inside an LMS iframe the session cookie must be SameSite=None; Secure, which needs HTTPS.
             session_cookie_secure=_bool(env.get("SESSION_COOKIE_SECURE"), base_url.startswith("https://")),
             development=development,
@@ -82,9 +96,29 @@ class Settings:
             frame_ancestors=tuple((env.get("FRAME_ANCESTORS") or "").split()),
             offices_dir=Path(env.get("OFFICES_DIR") or REPO_ROOT / "licensure_offices"),
             outbox_lease_seconds=int(env.get("OUTBOX_LEASE_SECONDS") or "120"),
+            office_pull_settle_seconds=int(env.get("OFFICE_PULL_SETTLE_SECONDS") or "5"),
             provider_name=(env.get("PROVIDER_NAME") or "Micro-credential Stacks").strip(),
+            # The mailbox is the default only where DEV_PLATFORM is set on (``make run``), not merely implied.
+            notifications=_notifications_mode(
+                env.get("NOTIFICATIONS"), _bool(env.get("DEV_PLATFORM"), False)
+            ),
+            smtp_host=env.get("SMTP_HOST") or "localhost",
+            smtp_port=int(env.get("SMTP_PORT") or "587"),
+            smtp_user=env.get("SMTP_USER") or "",
+            smtp_password=env.get("SMTP_PASSWORD") or "",
+            smtp_starttls=_bool(env.get("SMTP_STARTTLS"), True),
+            mail_from=env.get("MAIL_FROM") or "Micro-credential Stacks <no-reply@localhost>",
+            notify_digest_hours=int(env.get("NOTIFY_DIGEST_HOURS") or "24"),
             extra={k: v for k, v in (overrides or {}).items() if not k.isupper()},
         )
+
+
+def _notifications_mode(value: str | None, dev_platform: bool) -> str:
+    """off | mailbox | smtp; unset means the development platform's mailbox when that is on, else off."""
+    mode = (value or ("mailbox" if dev_platform else "off")).strip().lower()
+    if mode not in {"off", "mailbox", "smtp"}:
+        raise ValueError(f"NOTIFICATIONS must be off, mailbox or smtp, not {value!r}")
+    return mode
 
 
 def _instance_secret(instance_path: Path) -> str:

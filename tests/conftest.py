@@ -117,6 +117,8 @@ def app_config(database_url: str, tmp_path: Path, **extra: object) -> dict[str, 
         "BASE_URL": "http://tool.test",
         # The test platforms serve plain http on 127.0.0.1; tests of production rules pass DEVELOPMENT="0".
         "DEVELOPMENT": "1",
+        # Office pull pages show records at once (the settling window is tested on its own).
+        "OFFICE_PULL_SETTLE_SECONDS": "0",
     }
     config.update(extra)
     return config

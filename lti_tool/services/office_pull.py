@@ -5,9 +5,10 @@ after the cursor holds exactly the events not seen yet, however many were added 
 ``since``/``until`` only narrow it. A page that comes back empty hands the same cursor back, so an office
 polls with the last cursor it got and never sees a record twice.
 
-Known limit: ids are taken when a row is inserted, and two transactions may commit out of id order; the
-grant transactions that write deliveries are short, but an office polling at the very moment two commit
-together could step past the later-committing one. Offices that must be certain re-read with ``since``.
+Ids are taken when a row is inserted, and two transactions may commit out of id order: an office polling at
+the moment two commit together could step past the later-committing one for good. So a page only holds events
+older than a settling window (``OFFICE_PULL_SETTLE_SECONDS``, 5 s): far longer than the short grant
+transactions that write them, so every event below the cursor has committed before the office reads past it.
 """
 
 from __future__ import annotations
@@ -15,12 +16,13 @@ from __future__ import annotations
 import base64
 import binascii
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
 
 from ..db import Database
+from ..db.base import utcnow
 from ..db.records_models import Award, OfficeDelivery
 from .errors import ServiceError
 
@@ -73,8 +75,11 @@ def record_page(
     until: datetime | None = None,
     cursor: str | None = None,
     limit: int = DEFAULT_LIMIT,
+    settle: timedelta = timedelta(0),
+    now: datetime | None = None,
 ) -> RecordPage:
-    """Up to ``limit`` of ``office_key``'s record events created in [since, until), after ``cursor``."""
+    """Up to ``limit`` of ``office_key``'s record events created in [since, until), after ``cursor``, and at
+    least ``settle`` before ``now``."""
     if not 1 <= limit <= MAX_LIMIT:
         raise BadParameter("invalid_limit", f"limit must be a whole number from 1 to {MAX_LIMIT}.")
     if since is not None and until is not None and until < since:
@@ -91,6 +96,8 @@ def record_page(
         query = query.where(OfficeDelivery.created_at >= since)
     if until is not None:
         query = query.where(OfficeDelivery.created_at < until)
+    if settle > timedelta(0):
+        query = query.where(OfficeDelivery.created_at <= (now or utcnow()) - settle)
     with db.read() as session:
         rows = session.execute(query).all()
     records = [PulledRecord(r.id, r.payload, r.revoked_at is not None) for r in rows[:limit]]

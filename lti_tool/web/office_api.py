@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -22,7 +22,7 @@ from ..records.rosters import GENERIC_COLUMNS, REVOKED, VALID, generic_row
 from ..services.errors import ServiceError
 from ..services.office_pull import DEFAULT_LIMIT, MAX_LIMIT, BadParameter, record_page
 from ..services.office_tokens import authenticate
-from .context import db
+from .context import db, settings
 
 PREFIX = "/api/offices/v1"
 OPENAPI_FILE = Path(__file__).with_name("office_api_openapi.json")
@@ -106,6 +106,7 @@ def records() -> Response:
         until=_time("until"),
         cursor=request.args.get("cursor") or None,
         limit=_limit(),
+        settle=timedelta(seconds=settings().office_pull_settle_seconds),
     )
     if not as_csv:
         return jsonify(

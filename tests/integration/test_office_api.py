@@ -413,3 +413,17 @@ def test_export_command_writes_a_file_or_standard_output(
         args=["records", "export", "--office", "nc-dpi", "--from", "December", "--to", "2027-01-01"]
     )
     assert bad.exit_code == 2 and "is not a date" in bad.output
+
+
+def test_a_record_shows_only_once_it_has_settled(app: Flask, db: Database, records: Records) -> None:
+    """Events younger than the settling window are held back, so a cursor never steps past one whose
+    transaction commits after a later id's (ids are taken at insert, not at commit)."""
+    from lti_tool.services.office_pull import record_page
+
+    ada = records.educator()
+    fresh = records.record("nc-dpi", ada)  # created now
+    settle = timedelta(seconds=5)
+    assert record_page(db, "nc-dpi", settle=settle).records == []
+    later = datetime.now(UTC) + timedelta(seconds=6)
+    page = record_page(db, "nc-dpi", settle=settle, now=later)
+    assert [r.payload["record_id"] for r in page.records] == [fresh]
