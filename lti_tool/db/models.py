@@ -241,6 +241,8 @@ class Submission(Base):
     __table_args__ = (
         UniqueConstraint("context_id", "user_id", "credential_key"),
         Index("ix_submissions_state_context", "context_id", "state"),
+        # The review queue: a course's waiting evidence, oldest first, one page at a time.
+        Index("ix_submissions_queue", "context_id", "state", "submitted_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -299,7 +301,10 @@ class AttemptDecision(Base):
     rule once enough reviews are in. The unique key makes the decision (and so the grant) happen once."""
 
     __tablename__ = "attempt_decisions"
-    __table_args__ = (UniqueConstraint("submission_id", "attempt"),)
+    __table_args__ = (
+        UniqueConstraint("submission_id", "attempt"),
+        Index("ix_attempt_decisions_decided", "decided_at", "id"),  # the history, newest first
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id", ondelete="CASCADE"))
