@@ -89,6 +89,12 @@ class RubricCriterion:
     title: str
     description: str
     passing_level: str  # id of the lowest level that counts as met
+    # (level id, what that level looks like for this criterion), in the rubric's level order; may be empty.
+    level_descriptions: tuple[tuple[str, str], ...] = ()
+
+    def describe(self, level_id: str) -> str:
+        """What ``level_id`` looks like for this criterion; "" when the map does not say."""
+        return dict(self.level_descriptions).get(level_id, "")
 
 
 @dataclass(frozen=True)

@@ -269,6 +269,15 @@ def check_credential(
                     f"({', '.join(level_ids)})",
                 )
             )
+        for level_id in criterion.get("levels", {}):
+            if level_id not in level_ids:
+                errors.append(
+                    source.error(
+                        ("rubric", "criteria", j, "levels", level_id),
+                        f"'{level_id}' is not one of the rubric levels ({', '.join(level_ids)}); "
+                        "describe only the rubric's levels",
+                    )
+                )
     return errors
 
 

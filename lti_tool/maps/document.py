@@ -7,6 +7,7 @@ and an old version can be rebuilt from its row alone, whatever the files look li
 Format 2 added ``max_words`` to every prompt and ``accepts`` to every artifact, so loading a map under it
 gives a new content hash (and so a new revision) even if its files did not change. A format 1 document
 still reads as it was published: no word limits, and every artifact but a ``link`` takes a file or any link.
+Format 3 added ``levels`` (what each rubric level looks like) to every criterion; older documents have none.
 """
 
 from __future__ import annotations
@@ -34,8 +35,8 @@ from ..domain.definitions import (
     default_accepts,
 )
 
-FORMAT = 2
-READABLE_FORMATS = (1, 2)
+FORMAT = 3
+READABLE_FORMATS = (1, 2, 3)
 
 
 def normalize(course: dict[str, Any], credentials: dict[str, dict[str, Any]]) -> dict[str, Any]:
@@ -142,6 +143,12 @@ def _credential(cred: dict[str, Any]) -> dict[str, Any]:
                     "title": c["title"],
                     "description": c["description"],
                     "passing_level": c["passing_level"],
+                    # In the rubric's level order, so the order written in the file changes nothing.
+                    "levels": {
+                        lv["id"]: c["levels"][lv["id"]]
+                        for lv in rubric["levels"]
+                        if lv["id"] in c.get("levels", {})
+                    },
                 }
                 for c in rubric["criteria"]
             ],
@@ -227,7 +234,14 @@ def _credential_value(cred: dict[str, Any]) -> Credential:
         rubric=Rubric(
             levels=tuple(RubricLevel(lv["id"], lv["title"], lv["rank"]) for lv in rubric["levels"]),
             criteria=tuple(
-                RubricCriterion(c["id"], c["title"], c["description"], c["passing_level"])
+                RubricCriterion(
+                    c["id"],
+                    c["title"],
+                    c["description"],
+                    c["passing_level"],
+                    # Formats 1 and 2 had no level descriptions.
+                    tuple(c.get("levels", {}).items()),
+                )
                 for c in rubric["criteria"]
             ),
             earned_rule=rubric["earned_rule"],

@@ -392,7 +392,7 @@ def test_video_coaching_map_uses_max_words_video_links_and_required_plus_choose(
 
 def test_document_records_word_limits_and_what_each_artifact_accepts() -> None:
     loaded = read_course_map(MAPS / LD)
-    assert loaded.document["format"] == 2
+    assert loaded.document["format"] == 3
     ef = next(c for c in loaded.document["credentials"] if c["id"] == "ef-empowering-your-learners")
     assert {q["max_words"] for q in ef["requirements"]["overview_questions"]} == {None}
     accepts = {a["id"]: a["accepts"] for a in ef["requirements"]["artifacts"]}
