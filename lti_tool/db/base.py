@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, MetaData
+from sqlalchemy import JSON, DateTime, Index, MetaData, text
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
@@ -42,3 +42,11 @@ class UTCDateTime(TypeDecorator[datetime]):
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
     type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON, datetime: UTCDateTime}
+
+
+LIVE = "revoked_at IS NULL"
+
+
+def unique_while_live(name: str, *columns: str) -> Index:
+    """A unique index over the rows not revoked: one live row per key, revoked ones kept beside it."""
+    return Index(name, *columns, unique=True, sqlite_where=text(LIVE), postgresql_where=text(LIVE))

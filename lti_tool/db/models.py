@@ -16,11 +16,10 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
-    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .base import Base, utcnow
+from .base import Base, unique_while_live, utcnow
 
 # --- platforms, people and courses as the LMS knows them -------------------------------------------
 
@@ -379,18 +378,7 @@ class Grant(Base):
     happen exactly once; a revoked grant stays, and the learner may earn it again."""
 
     __tablename__ = "grants"
-    __table_args__ = (
-        Index(
-            "uq_grants_live",
-            "context_id",
-            "user_id",
-            "kind",
-            "target_key",
-            unique=True,
-            sqlite_where=text("revoked_at IS NULL"),
-            postgresql_where=text("revoked_at IS NULL"),
-        ),
-    )
+    __table_args__ = (unique_while_live("uq_grants_live", "context_id", "user_id", "kind", "target_key"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     context_id: Mapped[int] = mapped_column(ForeignKey("contexts.id", ondelete="CASCADE"))

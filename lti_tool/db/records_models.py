@@ -8,10 +8,10 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint, text
+from sqlalchemy import JSON, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .base import Base, utcnow
+from .base import Base, unique_while_live, utcnow
 
 
 class EducatorProfile(Base):
@@ -55,16 +55,7 @@ class Award(Base):
         Index("ix_awards_learner", "context_id", "user_id"),
         Index("ix_awards_grant", "grant_id"),
         # One live award per learner and target; a revoked one stays beside a re-earned one.
-        Index(
-            "uq_awards_live",
-            "context_id",
-            "user_id",
-            "kind",
-            "target_key",
-            unique=True,
-            sqlite_where=text("revoked_at IS NULL"),
-            postgresql_where=text("revoked_at IS NULL"),
-        ),
+        unique_while_live("uq_awards_live", "context_id", "user_id", "kind", "target_key"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -8,11 +8,11 @@ from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from ..db import Database
 from ..db.base import utcnow
+from ..db.insert_once import insert_live_once
 from ..db.models import Grant, Submission
 from ..domain.definitions import CourseMap
 from ..domain.grants import DueGrant, GrantKind, due_grants
@@ -44,21 +44,6 @@ def earned_credentials(session: Session, context_id: int, user_id: int) -> set[s
     )
 
 
-def _insert_once(session: Session, values: dict[str, object]) -> int | None:
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = (
-        insert(Grant)
-        .values(**values)
-        .on_conflict_do_nothing(
-            index_elements=["context_id", "user_id", "kind", "target_key"],
-            index_where=Grant.revoked_at.is_(None),
-        )
-        .returning(Grant.id)
-    )
-    return session.execute(stmt).scalar()
-
-
 def grant_due(
     session: Session,
     *,
@@ -78,8 +63,9 @@ def grant_due(
         version_id = map_version_id
         if due.kind is GrantKind.STACK and stack_versions:
             version_id = stack_versions.get(due.target_id, map_version_id)
-        grant_id = _insert_once(
+        grant_id = insert_live_once(
             session,
+            Grant,
             {
                 "context_id": context_id,
                 "user_id": user_id,

@@ -13,10 +13,10 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from ..db.base import utcnow
+from ..db.insert_once import insert_live_once
 from ..db.models import Context, Grant, Submission
 from ..db.records_models import Award, EducatorProfile, OfficeConsent, OfficeDelivery
 from ..domain.definitions import CourseMap
@@ -42,19 +42,9 @@ def iso(moment: datetime | None) -> str | None:
 
 
 def _insert_award(session: Session, values: dict[str, Any]) -> Award | None:
-    """Insert unless a live award for the same learner and target exists (the partial unique index)."""
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = (
-        insert(Award)
-        .values(public_id=new_public_id(), issued_at=utcnow(), **values)
-        .on_conflict_do_nothing(
-            index_elements=["context_id", "user_id", "kind", "target_key"],
-            index_where=Award.revoked_at.is_(None),
-        )
-        .returning(Award.id)
-    )
-    award_id = session.execute(stmt).scalar()
+    """Insert unless a live award for the same learner and target exists."""
+    values = {"public_id": new_public_id(), "issued_at": utcnow(), **values}
+    award_id = insert_live_once(session, Award, values)
     return None if award_id is None else session.get(Award, award_id)
 
 
