@@ -33,6 +33,7 @@ pytestmark = pytest.mark.browser
 
 SECRET = "office-shared-secret-for-the-journey"
 EF = "executive-function"
+SCREENSHOT = Path("/tmp/records-page.png")
 
 
 def _course(server: Any) -> scenario.Course:
@@ -123,6 +124,7 @@ def _journey(browser: Any, server: Any, receiver: Any) -> None:
     card = learner.locator(f'article[data-record="{record_id}"]')
     assert "1.0 CEU" in card.inner_text() and "Executive Function" in card.inner_text()
     assert "1.0 renewal credit" in card.locator(f'tr[data-office="{OFFICE}"]').inner_text()
+    learner.screenshot(path=str(SCREENSHOT), full_page=True)  # for people checking the page by eye
     with learner.expect_download() as download_info:
         card.get_by_role("link", name="Download certificate (PDF)").click()
     pdf = Path(download_info.value.path()).read_bytes()
