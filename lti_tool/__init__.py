@@ -79,4 +79,20 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         )
     )
     office_delivery.register()
+    from .services import mail_delivery, notifications
+
+    notifications.configure(
+        notifications.NotificationSettings(
+            mode=settings.notifications,
+            base_url=settings.base_url,
+            mail_from=settings.mail_from,
+            smtp_host=settings.smtp_host,
+            smtp_port=settings.smtp_port,
+            smtp_user=settings.smtp_user,
+            smtp_password=settings.smtp_password,
+            smtp_starttls=settings.smtp_starttls,
+            digest_hours=settings.notify_digest_hours,
+        )
+    )
+    mail_delivery.register()
     return app

@@ -19,7 +19,7 @@ from ..domain.grants import DueGrant
 from ..domain.rubric import Decision, ScoringError
 from ..domain.rubric import decide as rubric_decide
 from ..domain.submissions import SubmissionState, TransitionError, next_state
-from . import audit, outbox, records
+from . import audit, notifications, outbox, records
 from .errors import Conflict, NotFound, ServiceError
 from .evidence import SubmissionView, _view, gradebook_payload
 from .gradebook import stack_payload
@@ -154,6 +154,7 @@ def decide(
             },
         )
         outbox.enqueue(session, "gradebook.credential", gradebook_payload(sub, credential, feedback.strip()))
+        notifications.decision_recorded(session, sub, credential.title, outcome.decision.value, feedback)
         new_grants: list[tuple[int, str, str]] = []
         if new_state is SubmissionState.EARNED:
             records.issue_credential_award(session, sub, submitted_course)

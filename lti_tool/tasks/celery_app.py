@@ -29,11 +29,16 @@ def init_celery(app: Flask) -> Celery:
         broker_connection_retry_on_startup=True,
         beat_schedule={
             "drain-outbox": {"task": "lti_tool.tasks.outbox.drain_outbox", "schedule": 15.0},
+            # Hourly; the digest itself keeps each assessor to one e-mail per NOTIFY_DIGEST_HOURS.
+            "notify-waiting-work": {
+                "task": "lti_tool.tasks.notifications.notify_waiting_work",
+                "schedule": 3600.0,
+            },
         },
     )
     celery.set_default()
     app.extensions["celery"] = celery
     # Import the task modules so the worker knows them.
-    from . import outbox  # noqa: F401
+    from . import notifications, outbox  # noqa: F401
 
     return celery

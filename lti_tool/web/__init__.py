@@ -53,6 +53,9 @@ def register_blueprints(app: Flask) -> None:
 
     deep_linking.init_app(app)
     dev_platform_services.init_app(app)
+    from . import dev_mailbox
+
+    dev_mailbox.init_app(app)
     from . import office_api
 
     office_api.init_app(app)
