@@ -19,7 +19,7 @@ from ..domain.definitions import ArtifactInput, ArtifactRequirement, CourseMap, 
 from ..domain.evidence import ArtifactRef, missing_evidence, over_word_limits
 from ..domain.submissions import SubmissionState, TransitionError, can_edit, next_state
 from ..storage import FileStore, TooLarge
-from . import audit, filetypes, outbox
+from . import attempts, audit, filetypes, outbox
 from .errors import Conflict, EvidenceIncomplete, NotFound, ServiceError, WordLimitExceeded
 from .learner_maps import learner_course, start_stacks
 from .scope import lock_learner, require_learner_lock
@@ -573,6 +573,7 @@ def submit(db: Database, context_id: int, user_id: int, credential_key: str) -> 
         )
         outbox.enqueue(session, "gradebook.credential", gradebook_payload(sub, credential, ""))
         session.flush()
+        attempts.keep_attempt(session, sub)  # as submitted: later edits after "not yet" do not change it
         return _view(session, course, credential, sub)
 
 
