@@ -112,6 +112,40 @@ class Rubric:
         raise KeyError(level_id)
 
 
+class PanelRule(StrEnum):
+    """How a panel's reviews become one decision."""
+
+    MAJORITY = "majority"  # more than half agree; an even split goes the policy's ``ties`` way
+    UNANIMOUS = "unanimous"  # earned only if every reviewer says earned
+
+
+class TieBreak(StrEnum):
+    NOT_YET = "not_yet"
+    EARNED = "earned"
+
+
+MAX_PANEL = 9  # more reviewers than this is a committee, not a review; the map refuses it
+
+
+@dataclass(frozen=True)
+class ReviewPolicy:
+    """Who decides a credential: ``panel`` different assessors review each attempt independently, and
+    ``rule`` turns their reviews into earned or not yet once all ``panel`` reviews are in. Panel 1: one
+    assessor decides alone (the rule does not matter)."""
+
+    panel: int = 1
+    rule: PanelRule = PanelRule.MAJORITY
+    ties: TieBreak = TieBreak.NOT_YET  # only for a majority of an even panel
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.panel <= MAX_PANEL:
+            raise ValueError(f"a review panel has 1 to {MAX_PANEL} reviewers, not {self.panel}")
+
+    @property
+    def single(self) -> bool:
+        return self.panel == 1
+
+
 @dataclass(frozen=True)
 class Credential:
     id: str
@@ -122,6 +156,7 @@ class Credential:
     requirements: SubmissionRequirements
     rubric: Rubric
     example_content: bool = False
+    review: ReviewPolicy = ReviewPolicy()
 
 
 @dataclass(frozen=True)

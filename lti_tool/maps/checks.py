@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from .document import normalize_review
 from .errors import MapError, Path
 from .source import SourceFile
 
@@ -68,6 +69,8 @@ def check_course(source: SourceFile, directory_name: str, credential_files: dict
     errors += _credential_references(source, stacks, credential_files)
     for i, stack in enumerate(stacks):
         errors += _check_stack(source, i, stack)
+        if "review" in stack:
+            errors += check_review(source, ("stacks", i, "review"), stack["review"])
     return errors
 
 
@@ -236,6 +239,8 @@ def check_credential(
                 )
             )
         errors += _check_accepts(source, j, artifact)
+    if "review" in cred:
+        errors += check_review(source, ("review",), cred["review"])
     rubric = cred["rubric"]
     levels: list[dict[str, Any]] = rubric["levels"]
     errors += _duplicates(
@@ -300,4 +305,48 @@ def _check_accepts(source: SourceFile, j: int, artifact: dict[str, Any]) -> list
                 "'link' already takes any link, a video or not: keep 'link' or 'video_link', not both",
             )
         )
+    return errors
+
+
+def check_review(source: SourceFile, at: Path, review: dict[str, Any]) -> list[MapError]:
+    """A panel's rule must decide every combination of reviews: a majority of an even panel can split."""
+    panel: int = review["panel"]
+    rule: str = review.get("decide", "majority")
+    if rule == "majority" and panel % 2 == 0 and "ties" not in review:
+        half = panel // 2
+        return [
+            source.error(
+                (*at, "panel"),
+                f"a majority of {panel} reviewers can split {half} to {half}: say where a tie goes with "
+                "'ties: not_yet' or 'ties: earned' (or make the panel odd)",
+            )
+        ]
+    if "ties" in review and (rule == "unanimous" or panel % 2 == 1):
+        why = "a unanimous panel cannot tie" if rule == "unanimous" else f"a panel of {panel} cannot tie"
+        return [source.error((*at, "ties"), f"'ties' is not used: {why}", "warning")]
+    return []
+
+
+def check_stack_reviews(course: SourceFile, credentials: dict[str, SourceFile]) -> list[MapError]:
+    """A credential in two stacks that ask for different reviews must say which it follows."""
+    errors = []
+    first: dict[str, tuple[int, dict[str, Any]]] = {}
+    for i, stack in enumerate(course.data["stacks"]):
+        review = stack.get("review", {"panel": 1})
+        for k, cid in enumerate(stack["credentials"]):
+            own = credentials.get(cid)
+            if own is not None and "review" in own.data:
+                continue
+            if cid not in first:
+                first[cid] = (i, review)
+            elif normalize_review(first[cid][1]) != normalize_review(review):
+                j = first[cid][0]
+                other = f"'{course.data['stacks'][j]['id']}' ({_line(course, ('stacks', j, 'id'))})"
+                errors.append(
+                    course.error(
+                        ("stacks", i, "credentials", k),
+                        f"credential '{cid}' is also in stack {other}, "
+                        f"which asks for a different review: give credentials/{cid}.yaml its own 'review'",
+                    )
+                )
     return errors

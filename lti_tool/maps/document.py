@@ -7,7 +7,8 @@ and an old version can be rebuilt from its row alone, whatever the files look li
 Format 2 added ``max_words`` to every prompt and ``accepts`` to every artifact, so loading a map under it
 gives a new content hash (and so a new revision) even if its files did not change. A format 1 document
 still reads as it was published: no word limits, and every artifact but a ``link`` takes a file or any link.
-Format 3 added ``levels`` (what each rubric level looks like) to every criterion; older documents have none.
+Format 3 added ``levels`` (what each rubric level looks like) to every criterion and ``review`` (the
+panel that decides, a stack's review already applied) to every credential; older documents have neither.
 """
 
 from __future__ import annotations
@@ -25,12 +26,15 @@ from ..domain.definitions import (
     CourseMap,
     Credential,
     OverviewQuestion,
+    PanelRule,
     ReflectionPrompt,
+    ReviewPolicy,
     Rubric,
     RubricCriterion,
     RubricLevel,
     Stack,
     SubmissionRequirements,
+    TieBreak,
     Unit,
     default_accepts,
 )
@@ -49,6 +53,10 @@ def normalize(course: dict[str, Any], credentials: dict[str, dict[str, Any]]) ->
     for stack in stacks:
         used += [c for c in stack["credentials"] if c not in used]
     award = course.get("award")
+    # A stack's review applies to its credentials (the checks made sure stacks sharing one agree).
+    stack_review = {
+        c: s["review"] for s in reversed(course["stacks"]) if "review" in s for c in s["credentials"]
+    }
     return {
         "format": FORMAT,
         "id": course["id"],
@@ -59,7 +67,7 @@ def normalize(course: dict[str, Any], credentials: dict[str, dict[str, Any]]) ->
         "units": [{"id": u["id"], "title": u["title"], "stack": u["stack"]} for u in course["units"]],
         "stacks": stacks,
         "award": _award(award, [s["id"] for s in stacks]) if award else None,
-        "credentials": [_credential(credentials[c]) for c in used],
+        "credentials": [_credential(credentials[c], stack_review.get(c)) for c in used],
     }
 
 
@@ -111,7 +119,18 @@ def _accepts(artifact: dict[str, Any]) -> list[str]:
     return sorted(str(value) for value in given)
 
 
-def _credential(cred: dict[str, Any]) -> dict[str, Any]:
+def normalize_review(review: dict[str, Any] | None) -> dict[str, Any]:
+    """A review with every default filled and what cannot matter left out (the rule of a panel of 1, the
+    ties of a panel that cannot tie), so two reviews that decide alike are equal and hash alike."""
+    review = review or {"panel": 1}
+    panel: int = review["panel"]
+    rule: str = review.get("decide", PanelRule.MAJORITY.value) if panel > 1 else PanelRule.MAJORITY.value
+    can_tie = rule == PanelRule.MAJORITY.value and panel % 2 == 0
+    ties = review.get("ties", TieBreak.NOT_YET.value) if can_tie else TieBreak.NOT_YET.value
+    return {"panel": panel, "decide": rule, "ties": ties}
+
+
+def _credential(cred: dict[str, Any], stack_review: dict[str, Any] | None = None) -> dict[str, Any]:
     req = cred["requirements"]
     rubric = cred["rubric"]
     return {
@@ -155,6 +174,7 @@ def _credential(cred: dict[str, Any]) -> dict[str, Any]:
             "earned_rule": rubric.get("earned_rule", "all_criteria_met"),
         },
         "example_content": bool(cred.get("example_content", False)),
+        "review": normalize_review(cred.get("review", stack_review)),
     }
 
 
@@ -247,7 +267,14 @@ def _credential_value(cred: dict[str, Any]) -> Credential:
             earned_rule=rubric["earned_rule"],
         ),
         example_content=cred["example_content"],
+        review=_review_value(cred.get("review")),
     )
+
+
+def _review_value(review: dict[str, Any] | None) -> ReviewPolicy:
+    if review is None:  # formats 1 and 2: one assessor decided
+        return ReviewPolicy()
+    return ReviewPolicy(review["panel"], PanelRule(review["decide"]), TieBreak(review["ties"]))
 
 
 def _accepts_value(artifact: dict[str, Any]) -> frozenset[ArtifactInput]:

@@ -7,7 +7,7 @@ from pathlib import Path as FsPath
 from typing import Any
 
 from ..domain.definitions import CourseMap
-from .checks import check_course, check_credential
+from .checks import check_course, check_credential, check_stack_reviews
 from .document import content_hash, course_map_from_document, normalize
 from .errors import CourseMapInvalid, MapError
 from .schema import schema_errors
@@ -63,6 +63,7 @@ def _read(root: FsPath) -> tuple[dict[str, Any] | None, list[MapError]]:
         return None, _ordered(problems)
     problems += check_course(course, root.resolve().name, files)
     problems += _unused_credentials(course, credentials)
+    problems += check_stack_reviews(course, credentials)
     if not credentials_ok or any(p.is_error for p in problems):
         return None, _ordered(problems)
     data = {cid: src.data for cid, src in credentials.items()}
