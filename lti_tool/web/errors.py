@@ -1,13 +1,14 @@
 """Errors users can act on: JSON with a stable code for API clients, a page for people.
 
 The page speaks to people: a title in plain words (by the error's code, else by its HTTP status), the
-message, and a way back (the signed-in person's own start page in the course, or how to open the tool
-again); the stable code and the status stay visible in small print for support.
+message, and a way back (the tool's page they came from, the signed-in person's own start page in the
+course, or how to open the tool again); the stable code and the status stay visible in small print.
 """
 
 from __future__ import annotations
 
 import logging
+from urllib.parse import urlsplit, urlunsplit
 
 from flask import Flask, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
@@ -59,8 +60,24 @@ def error_title(status: int, code: str) -> str:
     return STATUS_TITLES.get(status) or STATUS_TITLES[500 if status >= 500 else 400]
 
 
-def _way_back() -> tuple[str, str] | None:
-    """(link, label) to the signed-in person's start page in the course; None when nobody is signed in."""
+def _previous_page() -> str | None:
+    """The tool's page the person came from (the Referer, same origin only), unless it is this very page
+    (it would fail again), a launch or an API call: the first way back from an error."""
+    referrer = request.referrer
+    if not referrer:
+        return None
+    came_from, here = urlsplit(referrer), urlsplit(request.host_url)
+    if (came_from.scheme, came_from.netloc) != (here.scheme, here.netloc):
+        return None
+    if came_from.path.startswith(("/lti/", "/api/")):
+        return None
+    if request.method == "GET" and came_from.path == request.path:
+        return None
+    return urlunsplit(("", "", came_from.path or "/", came_from.query, ""))
+
+
+def _home_page() -> str | None:
+    """The signed-in person's start page in the course (by their role); None when nobody is signed in."""
     from ..lti.roles import landing_role
     from .auth import ASSESSOR, DESIGNER, LEARNER, current_actor_or_none, url
 
@@ -68,21 +85,36 @@ def _way_back() -> tuple[str, str] | None:
         actor = current_actor_or_none()
         role = landing_role(actor.roles) if actor is not None else None
         endpoint = {DESIGNER: "designer.dashboard", ASSESSOR: "assessor.queue", LEARNER: "learner.home"}
-        return (url(endpoint[role]), "Back to the course page") if role else None
+        return url(endpoint[role]) if role else None
     except Exception:  # an error page never fails for want of a way back (e.g. the database is down)
         return None
+
+
+def _way_back() -> tuple[list[tuple[str, str]], bool]:
+    """(link, label) pairs, never none for a signed-in person: the page they came from in the tool, then
+    their start page in the course. Nobody signed in and no page to return to: the page says how to open
+    the tool again, and links to what it is. Also says whether someone is signed in."""
+    links: list[tuple[str, str]] = []
+    previous, home = _previous_page(), _home_page()
+    if previous and (home is None or urlsplit(previous).path != urlsplit(home).path):
+        links.append((previous, "Back to the previous page"))
+    if home:
+        links.append((home, "Back to the course page"))
+    return links, home is not None
 
 
 def error_response(status: int, code: str, message: str):  # type: ignore[no-untyped-def]
     if wants_json():
         return jsonify({"error": {"code": code, "message": message}}), status
+    back, signed_in = _way_back()
     page = render_template(
         "error.html",
         status=status,
         code=code,
         title=error_title(status, code),
         message=message,
-        back=_way_back(),
+        back=back,
+        signed_in=signed_in,
     )
     return page, status
 
