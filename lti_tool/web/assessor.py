@@ -7,9 +7,17 @@ from typing import Any
 
 from flask import Blueprint, redirect, render_template, request
 
-from ..services import assessment, decision_reports
+from ..services import (
+    assessment,
+    attempt_changes,
+    decision_reports,
+    review_history,
+    review_queue,
+    staff_learner,
+)
 from ..services.errors import Conflict, CourseNotConfigured, NotFound, ServiceError
-from .auth import ASSESSOR, current_actor, require_role, url
+from . import artifact_previews
+from .auth import ASSESSOR, DESIGNER, current_actor, require_role, url
 from .context import db
 from .errors import error_response, wants_json
 
@@ -27,17 +35,22 @@ def _not_configured(exc: CourseNotConfigured) -> Any:
     return render_template("assessor/not_configured.html"), 200
 
 
+# A global, not a context value: the review page's preview macro is imported (no context).
+bp.add_app_template_global(artifact_previews.preview_kind, "preview_kind")
+
+
 @bp.get("/")
 @require_role(ASSESSOR)
 def queue() -> Any:
     actor = current_actor()
     try:
-        items = assessment.review_queue(db(), actor.context_id)
+        filters = review_queue.filters_from(request.args)
+        page = review_queue.review_queue_page(db(), actor.context_id, actor.user_id, filters)
     except CourseNotConfigured:
         raise
     except ServiceError as exc:
         return error_response(exc.status, exc.code, exc.message)
-    return render_template("assessor/queue.html", items=items)
+    return render_template("assessor/queue.html", page=page, items=page.rows)
 
 
 def _render_review(
@@ -52,6 +65,7 @@ def _render_review(
     actor = current_actor()
     try:
         view, learner_name = assessment.review_detail(db(), actor.context_id, submission_id)
+        changes = attempt_changes.changes_since_previous(db(), actor.context_id, submission_id)
     except CourseNotConfigured:
         raise
     except ServiceError as exc:
@@ -67,6 +81,7 @@ def _render_review(
             conflict=conflict,
             scores=scores or {},
             feedback=feedback,
+            changes=changes,
         ),
         status,
     )
@@ -114,3 +129,32 @@ def decided(submission_id: int) -> Any:
     except ServiceError as exc:
         return error_response(exc.status, exc.code, exc.message)
     return render_template("assessor/decided.html", report=report, submission_id=submission_id)
+
+
+@bp.get("/history")
+@require_role(ASSESSOR, DESIGNER)
+def history() -> Any:
+    """Decided attempts, newest first, filtered by assessor, credential, learner and decision."""
+    actor = current_actor()
+    try:
+        filters = review_history.history_filters_from(request.args)
+        page = review_history.decision_history(db(), actor.context_id, filters)
+    except CourseNotConfigured:
+        raise
+    except ServiceError as exc:
+        return error_response(exc.status, exc.code, exc.message)
+    return render_template("assessor/history.html", page=page)
+
+
+@bp.get("/learners/<id:user_id>")
+@require_role(ASSESSOR, DESIGNER)
+def learner(user_id: int) -> Any:
+    """One learner of this course for its staff: stacks, every attempt, reviews, grants and records."""
+    actor = current_actor()
+    try:
+        page = staff_learner.staff_learner_page(db(), actor.context_id, user_id)
+    except CourseNotConfigured:
+        raise
+    except ServiceError as exc:
+        return error_response(exc.status, exc.code, exc.message)
+    return render_template("assessor/learner.html", page=page)

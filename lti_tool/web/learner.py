@@ -27,6 +27,7 @@ from ..services.errors import (
 from ..services.evidence import SubmissionView
 from ..services.progress import learner_overview
 from ..storage import FileStore
+from . import artifact_previews
 from .auth import ASSESSOR, DESIGNER, LEARNER, current_actor, require_role, url
 from .context import db, settings
 from .errors import error_response, wants_json
@@ -257,7 +258,7 @@ def artifact(artifact_id: int) -> Response | Any:
     )
     # Served as the type its content was recognised as at upload (HTML, SVG and scripts are never accepted);
     # only images, PDF and video open in the browser, everything else is a download. nosniff: the browser
-    # never second-guesses the type.
+    # never second-guesses the type; the sandboxing policy: even a file opened on its own runs no script.
     response = send_file(
         found.path,
         mimetype=found.content_type,
@@ -265,6 +266,5 @@ def artifact(artifact_id: int) -> Response | Any:
         download_name=found.filename,
         max_age=0,
     )
-    response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return artifact_previews.protect(response)
