@@ -3,22 +3,22 @@ to the course map it follows."""
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from sqlalchemy import select, update
 
-from ..db import Database
-from ..db.models import Context, Course, Grant, Membership, Submission, User
+from ..db import Database, report_queries
+from ..db.models import Context, Course, Grant, Submission
 from ..domain.completion import progress
 from ..domain.definitions import CourseMap, Credential, Stack
 from ..domain.submissions import SubmissionState
 from . import audit
+from .course_report import CourseReport, course_report, learner_list
 from .errors import Conflict, NotFound
 from .grants import GrantView
 from .learner_maps import learner_course
-from .scope import context_course
 
 LEARNER = "learner"  # Membership.roles holds the tool's roles, from launches and the roster alike
 
@@ -135,70 +135,60 @@ class LearnerRow:
         return "in_progress"
 
 
+DASHBOARD_LEARNERS = 20  # the dashboard shows the first learners; the learner list pages through all
+
+
 @dataclass(frozen=True)
 class CourseDashboard:
     context_title: str
     course: CourseMap | None
-    learners: list[LearnerRow]
+    learners: list[LearnerRow]  # the first DASHBOARD_LEARNERS by name
     per_credential: dict[str, Counter[str]]
     awaiting_review: int
+    learner_total: int = 0
+    report: CourseReport | None = None  # the funnel, decision times and weekly series (bound courses)
 
 
 def course_dashboard(db: Database, context_id: int) -> CourseDashboard:
-    """Every learner of the course (from launches and the NRPS roster), with their progress."""
+    """The course's learners (from launches and the NRPS roster) counted where they stand, and the first of
+    them by name. Counts are GROUP BY queries (services/course_report.py): the page costs the same for
+    fifty learners or fifty thousand. Progress is against the bound map only (see learner_overview):
+    evidence for credentials it does not have, and grants made under an earlier map, stay recorded and
+    are not counted for this one."""
     with db.read() as session:
         context = session.get(Context, context_id)
         if context is None:
             raise NotFound("unknown_context", "This course is not known to the tool.")
-        course = None
-        if context.course_key is not None:
-            _, course, _ = context_course(session, context_id)
-        members = session.execute(
-            select(Membership, User)
-            .join(User, User.id == Membership.user_id)
-            .where(Membership.context_id == context_id)
-        ).all()
-        rows: dict[int, LearnerRow] = {}
-        for membership, user in members:
-            if LEARNER in (membership.roles or []) or membership.source == "evidence":
-                rows[user.id] = LearnerRow(user.id, user.name or f"Learner {user.sub}", user.email)
-        per_credential: dict[str, Counter[str]] = defaultdict(Counter)
-        awaiting = 0
-        # Progress against the bound map only (see learner_overview): evidence for credentials it does not
-        # have, and grants made under an earlier map, stay recorded and are not counted for this one.
-        bound = context.course_key
-        in_map = sorted({cr.id for cr in course.credentials}) if course else []
-        for sub in session.scalars(
-            select(Submission).where(
-                Submission.context_id == context_id, Submission.credential_key.in_(in_map)
-            )
-        ):
-            row = rows.get(sub.user_id)
-            if row is None:
-                someone = session.get(User, sub.user_id)
-                row = rows[sub.user_id] = LearnerRow(
-                    sub.user_id, someone.name if someone else "", someone.email if someone else ""
-                )
-            row.counts[sub.state] += 1
-            per_credential[sub.credential_key][sub.state] += 1
-            awaiting += sub.state == SubmissionState.SUBMITTED.value
-        for grant in session.scalars(
-            select(Grant).where(
-                Grant.context_id == context_id, Grant.course_key == bound, Grant.revoked_at.is_(None)
-            )
-        ):
-            row = rows.get(grant.user_id)
-            if row is not None:
-                row.ceus += grant.ceus
-                row.stacks_complete += grant.kind == "stack"
-    for row in rows.values():
-        row.total_stacks = len(course.stacks) if course else 0
+        title, bound = context.title, context.course_key
+    if bound is None:
+        with db.read() as session:
+            total, people = report_queries.learner_page(session, context_id, "", 0, DASHBOARD_LEARNERS)
+        rows = [LearnerRow(p.user_id, p.name or f"Learner {p.sub}", p.email) for p in people]
+        return CourseDashboard(title, None, rows, {}, 0, learner_total=total)
+    report = course_report(db, context_id)
+    page = learner_list(db, context_id, per_page=DASHBOARD_LEARNERS)
+    stacks = len(report.course.stacks)
+    rows = [
+        LearnerRow(
+            r.user_id,
+            r.name,
+            r.email,
+            r.counts,
+            stacks_complete=sum(s.granted for s in r.stacks),
+            ceus=r.ceus,
+            total_stacks=stacks,
+        )
+        for r in page.rows
+    ]
+    per_credential = {k: Counter(c.counts) for k, c in report.credentials.items() if c.counts}
     return CourseDashboard(
-        context_title=context.title,
-        course=course,
-        learners=sorted(rows.values(), key=lambda r: r.name.lower()),
-        per_credential=dict(per_credential),
-        awaiting_review=awaiting,
+        title,
+        report.course,
+        rows,
+        per_credential,
+        report.awaiting_review,
+        learner_total=page.total,
+        report=report,
     )
 
 

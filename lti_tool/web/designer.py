@@ -6,15 +6,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, redirect, render_template, request
+from flask import Blueprint, Response, redirect, render_template, request, stream_with_context
+from markupsafe import Markup
 
 from ..domain.ceu import ceus_for_hours
-from ..services import course_binding, designer_home, editors, progress
+from ..services import course_binding, course_report, designer_home, editors, progress
 from ..services.errors import ServiceError
 from ..services.progress import bind_course
 from .auth import ASSESSOR, DESIGNER, current_actor, require_role, url
 from .context import db
 from .errors import error_response
+from .svg_chart import bar_chart
 
 bp = Blueprint("designer", __name__, url_prefix="/design")
 
@@ -47,6 +49,36 @@ def _notice(people: editors.CourseEditors) -> str | None:
     return template.format(name=name or "The teacher")
 
 
+def _charts(report: course_report.CourseReport | None) -> dict[str, Markup]:
+    """The dashboard's two charts of credentials earned, drawn from the report's weekly numbers."""
+    if report is None or not report.weeks:
+        return {}
+    labels = [w.week.strftime("%d %b %Y") for w in report.weeks]
+    span = f"from the week of {labels[0]} to the week of {labels[-1]}"
+    weekly = [w.earned for w in report.weeks]
+    totals = [w.total for w in report.weeks]
+    return {
+        "weekly": bar_chart(
+            "Micro-credentials earned per week",
+            f"Bar chart, one bar per week {span}: between {min(weekly)} and {max(weekly)} earned a week. "
+            "The table below gives each week's number.",
+            labels,
+            weekly,
+            chart_id="earned-weekly",
+            y_label="Earned that week",
+        ),
+        "total": bar_chart(
+            "Micro-credentials earned in total",
+            f"Bar chart of the running total {span}: {totals[-1]} earned by the last week. "
+            "The table below gives each week's number.",
+            labels,
+            totals,
+            chart_id="earned-total",
+            y_label="Earned in total",
+        ),
+    }
+
+
 def _render(*, status: int = 200, message: str | None = None, error: str | None = None) -> Any:
     actor = current_actor()
     try:
@@ -65,6 +97,9 @@ def _render(*, status: int = 200, message: str | None = None, error: str | None 
             can_edit=actor.has(DESIGNER),
             error=error,
             ceus_for_hours=ceus_for_hours,
+            funnels={f.stack.id: f for f in home.dashboard.report.stacks} if home.dashboard.report else {},
+            charts=_charts(home.dashboard.report),
+            duration_text=course_report.duration_text,
         ),
         status,
     )
@@ -74,6 +109,41 @@ def _render(*, status: int = 200, message: str | None = None, error: str | None 
 @require_role(DESIGNER, ASSESSOR)
 def dashboard() -> Any:
     return _render()
+
+
+@bp.get("/learners")
+@require_role(DESIGNER, ASSESSOR)
+def learners() -> Any:
+    """The course's learners, a page at a time, searchable, with where each stands in each stack."""
+    actor = current_actor()
+    try:
+        listing = course_report.learner_list(
+            db(),
+            actor.context_id,
+            request.args.get("q", ""),
+            request.args.get("page", type=int, default=1),
+        )
+    except ServiceError as exc:
+        return error_response(exc.status, exc.code, exc.message)
+    course = listing.course
+    return render_template(
+        "designer/learners.html", listing=listing, course=course, context_title=listing.context_title
+    )
+
+
+@bp.get("/learners.csv")
+@require_role(DESIGNER, ASSESSOR)
+def progress_csv() -> Any:
+    """The progress table as CSV, streamed while the database is read (memory flat for any course)."""
+    actor = current_actor()
+    try:
+        chunks = course_report.progress_csv(db(), actor.context_id)
+    except ServiceError as exc:
+        return error_response(exc.status, exc.code, exc.message)
+    response = Response(stream_with_context(chunks), mimetype="text/csv")
+    response.headers["Content-Disposition"] = 'attachment; filename="progress.csv"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.post("/course-map")

@@ -1,0 +1,379 @@
+"""Set-based queries behind the designer's reports: who the course's learners are, how many stand where in
+each stack, how long assessors take, credentials earned per week, and the progress table streamed row by
+row. Every count is a GROUP BY in the database; nothing here loads a row per learner into memory except
+the one page of learners a page shows, or the stream the CSV export writes as it reads.
+
+Stacks are passed in as plain values (``StackSpec``), taken from the course map the course follows now.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, NamedTuple
+
+from sqlalchemy import (
+    Date,
+    Integer,
+    String,
+    and_,
+    case,
+    cast,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+)
+from sqlalchemy.orm import Session
+from sqlalchemy.sql import ColumnElement, Select
+
+from .models import (
+    AttemptDecision,
+    Grant,
+    Membership,
+    StackCredential,
+    StackDef,
+    Submission,
+    SubmissionAttempt,
+    User,
+)
+
+LEARNER_ROLE = '%"learner"%'  # Membership.roles is a JSON list of the tool's roles, stored as text
+STATES = ("draft", "submitted", "not_yet", "earned")
+
+
+@dataclass(frozen=True)
+class StackSpec:
+    key: str
+    required: tuple[str, ...]
+    electives: tuple[str, ...]
+    choose: int
+
+    @property
+    def credential_keys(self) -> tuple[str, ...]:
+        return (*self.required, *(e for e in self.electives if e not in self.required))
+
+
+def _is_learner(context_id: int) -> ColumnElement[bool]:
+    """A course member counts as a learner when their roles say so and they have not left the course (a
+    roster member marked Deleted), or when they have evidence here whatever their roles are now."""
+    has_evidence = exists(
+        select(Submission.id).where(
+            Submission.context_id == context_id, Submission.user_id == Membership.user_id
+        )
+    )
+    return or_(
+        and_(cast(Membership.roles, String).like(LEARNER_ROLE), Membership.status != "Deleted"),
+        has_evidence,
+    )
+
+
+def learner_count(session: Session, context_id: int) -> int:
+    query = select(func.count()).where(Membership.context_id == context_id, _is_learner(context_id))
+    return int(session.scalar(query) or 0)
+
+
+def credential_state_counts(
+    session: Session, context_id: int, keys: Sequence[str]
+) -> list[tuple[str, str, int]]:
+    """(credential, state, learners) for the credentials ``keys``: one row per learner and credential (the
+    unique key), so counting rows counts learners."""
+    if not keys:
+        return []
+    query = (
+        select(Submission.credential_key, Submission.state, func.count())
+        .where(Submission.context_id == context_id, Submission.credential_key.in_(keys))
+        .group_by(Submission.credential_key, Submission.state)
+    )
+    return [(str(k), str(s), int(n)) for k, s, n in session.execute(query)]
+
+
+def _count_if(condition: ColumnElement[bool]) -> Any:
+    return func.sum(case((condition, 1), else_=0))
+
+
+FUNNEL_BUCKETS = ("started", "drafting", "not_yet", "waiting", "complete")
+
+
+def stack_funnel(session: Session, context_id: int, stacks: Sequence[StackSpec]) -> dict[str, dict[str, int]]:
+    """For each stack, how many learners with evidence in it stand where, each learner in one bucket:
+    ``complete`` (its rule is met: every required credential earned, plus ``choose`` electives), else
+    ``waiting`` (some evidence is waiting for an assessor), else ``not_yet`` (some was sent back), else
+    ``drafting`` (evidence started, nothing waiting or sent back). ``started`` is their sum.
+
+    One pass over the course's submissions: per learner, counts per stack (GROUP BY learner), then the
+    buckets are sums over those rows (no row reaches Python)."""
+    stacks = [s for s in stacks if s.credential_keys]
+    if not stacks:
+        return {}
+    key, state = Submission.credential_key, Submission.state
+    per_learner_cols: list[Any] = []
+    for i, stack in enumerate(stacks):
+        in_stack = key.in_(stack.credential_keys)
+        per_learner_cols += [
+            _count_if(in_stack).label(f"any{i}"),
+            _count_if(and_(in_stack, state == "submitted")).label(f"wait{i}"),
+            _count_if(and_(in_stack, state == "not_yet")).label(f"ny{i}"),
+            _count_if(and_(key.in_(stack.required), state == "earned")).label(f"req{i}")
+            if stack.required
+            else literal(0, Integer).label(f"req{i}"),
+            _count_if(and_(key.in_(stack.electives), state == "earned")).label(f"el{i}")
+            if stack.electives
+            else literal(0, Integer).label(f"el{i}"),
+        ]
+    all_keys = sorted({k for s in stacks for k in s.credential_keys})
+    learners = (
+        select(*per_learner_cols)
+        .where(Submission.context_id == context_id, key.in_(all_keys))
+        .group_by(Submission.user_id)
+        .subquery()
+    )
+    outer: list[Any] = []
+    for i, stack in enumerate(stacks):
+        c = learners.c
+        started = c[f"any{i}"] > 0
+        complete = and_(started, c[f"req{i}"] >= len(stack.required), c[f"el{i}"] >= stack.choose)
+        open_ = and_(started, ~complete)
+        outer += [
+            _count_if(started),
+            _count_if(and_(open_, c[f"wait{i}"] == 0, c[f"ny{i}"] == 0)),
+            _count_if(and_(open_, c[f"wait{i}"] == 0, c[f"ny{i}"] > 0)),
+            _count_if(and_(open_, c[f"wait{i}"] > 0)),
+            _count_if(complete),
+        ]
+    row = session.execute(select(*outer).select_from(learners)).one()
+    width = len(FUNNEL_BUCKETS)
+    return {
+        stack.key: {name: int(row[i * width + j] or 0) for j, name in enumerate(FUNNEL_BUCKETS)}
+        for i, stack in enumerate(stacks)
+    }
+
+
+class GrantTotals(NamedTuple):
+    learners: int
+    ceus: float
+
+
+def grant_totals(session: Session, context_id: int, course_key: str) -> dict[tuple[str, str], GrantTotals]:
+    """Live grants under the course's map by (kind, target): how many learners, and the CEUs granted."""
+    query = (
+        select(Grant.kind, Grant.target_key, func.count(), func.coalesce(func.sum(Grant.ceus), 0))
+        .where(Grant.context_id == context_id, Grant.course_key == course_key, Grant.revoked_at.is_(None))
+        .group_by(Grant.kind, Grant.target_key)
+    )
+    return {(str(k), str(t)): GrantTotals(int(n), float(c)) for k, t, n, c in session.execute(query)}
+
+
+def _seconds_between(session: Session, start: Any, end: Any) -> Any:
+    if session.get_bind().dialect.name == "postgresql":
+        return func.extract("epoch", end - start)
+    # SQLite keeps UTC times as ISO text; julianday reads them as days.
+    return (func.julianday(end) - func.julianday(start)) * 86400.0
+
+
+def median_decision_seconds(
+    session: Session, context_id: int, live_version_id: int, *, since: datetime | None = None
+) -> dict[str, tuple[float, int]]:
+    """Per stack of the live map version: (median seconds from an attempt's submission to its decision,
+    decisions counted). Revocations are not decisions on submitted work and are left out. The attempt's
+    submission time is the one kept with the attempt (``submission_attempts``), or the submission's own
+    for its current attempt.
+
+    PostgreSQL: ``percentile_cont(0.5)``. SQLite has no percentile aggregate: the median is taken in SQL
+    with window functions (each stack's durations numbered in order, and the middle one or two averaged),
+    so here too no duration reaches Python."""
+    submitted = func.coalesce(
+        SubmissionAttempt.submitted_at,
+        case((Submission.attempt == AttemptDecision.attempt, Submission.submitted_at)),
+    )
+    seconds = _seconds_between(session, submitted, AttemptDecision.decided_at)
+    conditions = [
+        Submission.context_id == context_id,
+        AttemptDecision.decision.in_(("earned", "not_yet")),
+        StackDef.map_version_id == live_version_id,
+        submitted.is_not(None),
+    ]
+    if since is not None:
+        conditions.append(AttemptDecision.decided_at >= since)
+    joined = (
+        select(StackDef.stack_key.label("stack_key"), seconds.label("seconds"))
+        .select_from(AttemptDecision)
+        .join(Submission, Submission.id == AttemptDecision.submission_id)
+        .outerjoin(
+            SubmissionAttempt,
+            and_(
+                SubmissionAttempt.submission_id == AttemptDecision.submission_id,
+                SubmissionAttempt.attempt == AttemptDecision.attempt,
+            ),
+        )
+        .join(StackCredential, StackCredential.credential_key == Submission.credential_key)
+        .join(StackDef, StackDef.id == StackCredential.stack_def_id)
+        .where(*conditions)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        d = joined.subquery()
+        median = func.percentile_cont(0.5).within_group(d.c.seconds)
+        query: Select[Any] = select(d.c.stack_key, median, func.count()).group_by(d.c.stack_key)
+    else:
+        d = joined.subquery()
+        ranked = select(
+            d.c.stack_key,
+            d.c.seconds,
+            func.row_number().over(partition_by=d.c.stack_key, order_by=d.c.seconds).label("rn"),
+            func.count().over(partition_by=d.c.stack_key).label("n"),
+        ).subquery()
+        middle = ranked.c.rn.in_([(ranked.c.n + 1) / 2, (ranked.c.n + 2) / 2])
+        query = (
+            select(ranked.c.stack_key, func.avg(ranked.c.seconds), func.max(ranked.c.n))
+            .where(middle)
+            .group_by(ranked.c.stack_key)
+        )
+    return {str(k): (float(m), int(n)) for k, m, n in session.execute(query) if m is not None}
+
+
+def weekly_earned(session: Session, context_id: int, keys: Sequence[str]) -> list[tuple[date, int]]:
+    """Credentials earned per week (weeks start on Monday, UTC), oldest first; weeks with none are absent.
+    A revoked credential is no longer earned and is not counted."""
+    if not keys:
+        return []
+    if session.get_bind().dialect.name == "postgresql":
+        week: Any = cast(func.date_trunc("week", func.timezone("UTC", Submission.earned_at)), Date)
+    else:
+        # The Monday on or before the day: forward to the week's Sunday, then back six days.
+        week = func.date(Submission.earned_at, "weekday 0", "-6 days")
+    query = (
+        select(week.label("week"), func.count())
+        .where(
+            Submission.context_id == context_id,
+            Submission.state == "earned",
+            Submission.credential_key.in_(keys),
+            Submission.earned_at.is_not(None),
+        )
+        .group_by(week)
+        .order_by(week)
+    )
+    out = []
+    for value, n in session.execute(query):
+        day = value if isinstance(value, date) else date.fromisoformat(str(value))
+        out.append((day, int(n)))
+    return out
+
+
+class LearnerIdentity(NamedTuple):
+    user_id: int
+    name: str
+    email: str
+    sub: str
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _learners(context_id: int, search: str) -> Select[int, str, str, str]:
+    query = (
+        select(User.id, User.name, User.email, User.sub)
+        .join(Membership, Membership.user_id == User.id)
+        .where(Membership.context_id == context_id, _is_learner(context_id))
+    )
+    if search:
+        pattern = f"%{_escape_like(search.lower())}%"
+        query = query.where(
+            or_(
+                func.lower(User.name).like(pattern, escape="\\"),
+                func.lower(User.email).like(pattern, escape="\\"),
+            )
+        )
+    return query
+
+
+def learner_page(
+    session: Session, context_id: int, search: str, offset: int, limit: int
+) -> tuple[int, list[LearnerIdentity]]:
+    """(learners matching ``search`` in name or e-mail, one page of them by name)."""
+    base = _learners(context_id, search)
+    total = int(session.scalar(select(func.count()).select_from(base.subquery())) or 0)
+    rows = session.execute(base.order_by(func.lower(User.name), User.id).offset(offset).limit(limit))
+    return total, [LearnerIdentity(int(u), n or "", e or "", s) for u, n, e, s in rows]
+
+
+def learner_states(
+    session: Session, context_id: int, user_ids: Sequence[int], keys: Sequence[str]
+) -> list[tuple[int, str, str]]:
+    """(learner, credential, state) of the given learners' evidence for ``keys``."""
+    if not user_ids or not keys:
+        return []
+    query = select(Submission.user_id, Submission.credential_key, Submission.state).where(
+        Submission.context_id == context_id,
+        Submission.user_id.in_(user_ids),
+        Submission.credential_key.in_(keys),
+    )
+    return [(int(u), str(k), str(s)) for u, k, s in session.execute(query)]
+
+
+def learner_grants(
+    session: Session, context_id: int, user_ids: Sequence[int], course_key: str
+) -> list[tuple[int, str, str, Decimal]]:
+    """(learner, kind, target, CEUs) of the given learners' live grants under the course's map."""
+    if not user_ids:
+        return []
+    query = select(Grant.user_id, Grant.kind, Grant.target_key, Grant.ceus).where(
+        Grant.context_id == context_id,
+        Grant.user_id.in_(user_ids),
+        Grant.course_key == course_key,
+        Grant.revoked_at.is_(None),
+    )
+    return [(int(u), str(k), str(t), Decimal(c)) for u, k, t, c in session.execute(query)]
+
+
+class ProgressRow(NamedTuple):
+    user_id: int
+    name: str
+    email: str
+    sub: str
+    ceus: Any  # Decimal, or None without grants
+    credential_key: str | None  # None: no evidence (one row for the learner)
+    state: str | None
+
+
+def progress_rows(
+    session: Session, context_id: int, keys: Sequence[str], course_key: str, batch: int = 1000
+) -> Iterator[ProgressRow]:
+    """Every learner's evidence for ``keys``, one row per (learner, credential) and one row for a learner
+    without any, ordered by learner (name, then id) so that a reader groups consecutive rows. Streamed:
+    ``yield_per`` reads through a server-side cursor on PostgreSQL and in batches on SQLite."""
+    learners = _learners(context_id, "").subquery()
+    ceus = (
+        select(Grant.user_id.label("user_id"), func.sum(Grant.ceus).label("ceus"))
+        .where(Grant.context_id == context_id, Grant.course_key == course_key, Grant.revoked_at.is_(None))
+        .group_by(Grant.user_id)
+        .subquery()
+    )
+    query = (
+        select(
+            learners.c.id,
+            learners.c.name,
+            learners.c.email,
+            learners.c.sub,
+            ceus.c.ceus,
+            Submission.credential_key,
+            Submission.state,
+        )
+        .select_from(learners)
+        .outerjoin(ceus, ceus.c.user_id == learners.c.id)
+        .outerjoin(
+            Submission,
+            and_(
+                Submission.context_id == context_id,
+                Submission.user_id == learners.c.id,
+                Submission.credential_key.in_(list(keys) or [""]),
+            ),
+        )
+        .order_by(func.lower(learners.c.name), learners.c.id)
+        .execution_options(yield_per=batch)
+    )
+    for row in session.execute(query):
+        yield ProgressRow(int(row[0]), row[1] or "", row[2] or "", row[3], row[4], row[5], row[6])
