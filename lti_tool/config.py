@@ -61,6 +61,8 @@ class Settings:
     mail_from: str = "Micro-credential Stacks <no-reply@localhost>"
     # At most one "submissions waiting" e-mail per assessor in this many hours.
     notify_digest_hours: int = 24
+    # Opening a submission to review it holds it for the assessor this long (others are told, not blocked).
+    claim_minutes: int = 30
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -109,6 +111,7 @@ class Settings:
             smtp_starttls=_bool(env.get("SMTP_STARTTLS"), True),
             mail_from=env.get("MAIL_FROM") or "Micro-credential Stacks <no-reply@localhost>",
             notify_digest_hours=int(env.get("NOTIFY_DIGEST_HOURS") or "24"),
+            claim_minutes=int(env.get("CLAIM_MINUTES") or "30"),
             extra={k: v for k, v in (overrides or {}).items() if not k.isupper()},
         )
 
