@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import exists, select
+from sqlalchemy.orm import Session
 
 from ..db import Database
 from ..db.models import Assessment, AttemptDecision, Grant, Membership, Submission, User
@@ -16,6 +17,7 @@ from ..db.records_models import Award
 from ..domain.submissions import SubmissionState
 from .attempts import AttemptSnapshot, attempts_of
 from .errors import NotFound
+from .map_versions import course_map_for_version
 from .progress import LearnerOverview, learner_overview
 
 
@@ -23,7 +25,7 @@ from .progress import LearnerOverview, learner_overview
 class Review:
     assessor_name: str
     decision: str
-    scores: dict[str, Any]
+    scores: list[tuple[str, str]]  # (criterion, level given), in the rubric's words
     feedback: str
     reviewed_at: datetime
 
@@ -83,6 +85,20 @@ class StaffLearnerPage:
     awards: list[AwardRecord]
 
 
+def _named_scores(session: Session, review: Assessment, credential_key: str) -> list[tuple[str, str]]:
+    """A review's scores with the titles of the rubric it was given under (ids if the map lacks them)."""
+    try:
+        rubric = course_map_for_version(session, review.map_version_id).credential(credential_key).rubric
+    except (KeyError, NotFound):
+        return [(str(k), str(v)) for k, v in (review.scores or {}).items()]
+    levels = {level.id: level.title for level in rubric.levels}
+    given = dict(review.scores or {})
+    named = [
+        (c.title, levels.get(str(given[c.id]), str(given[c.id]))) for c in rubric.criteria if c.id in given
+    ]
+    return named + [(str(k), str(v)) for k, v in given.items() if k not in {c.id for c in rubric.criteria}]
+
+
 def staff_learner_page(db: Database, context_id: int, user_id: int) -> StaffLearnerPage:
     """The learner ``user_id`` of this course; NotFound for anyone the course does not know."""
     with db.read() as session:
@@ -97,6 +113,7 @@ def staff_learner_page(db: Database, context_id: int, user_id: int) -> StaffLear
             )
         )
         ids = [s.id for s in subs]
+        credential_of = {s.id: s.credential_key for s in subs}
         snapshots = attempts_of(session, ids)
         reviews: dict[tuple[int, int], list[Review]] = defaultdict(list)
         decisions: dict[tuple[int, int], Decision] = {}
@@ -107,8 +124,9 @@ def staff_learner_page(db: Database, context_id: int, user_id: int) -> StaffLear
                 .where(Assessment.submission_id.in_(ids))
                 .order_by(Assessment.created_at, Assessment.id)
             ):
+                scores = _named_scores(session, a, credential_of[a.submission_id])
                 reviews[(a.submission_id, a.attempt)].append(
-                    Review(name or "an operator", a.decision, dict(a.scores or {}), a.feedback, a.created_at)
+                    Review(name or "an operator", a.decision, scores, a.feedback, a.created_at)
                 )
             for d in session.scalars(select(AttemptDecision).where(AttemptDecision.submission_id.in_(ids))):
                 decisions[(d.submission_id, d.attempt)] = Decision(
