@@ -64,3 +64,42 @@ def missing_evidence(
         elif word_count(text) < r.min_words:
             problems.append(f"The reflection '{r.prompt}' needs at least {r.min_words} words.")
     return problems + over_word_limits(requirements, answers, reflections)
+
+
+def field_problems(
+    requirements: SubmissionRequirements,
+    answers: Mapping[str, str],
+    reflections: Mapping[str, str],
+    artifacts: Sequence[ArtifactRef],
+    *,
+    complete: bool,
+) -> dict[str, str]:
+    """The same checks, field by field, for a form that shows each message beside its field: keys are
+    ``answer-<id>``, ``reflection-<id>`` and ``artifacts-<requirement id>``. Word limits always; with
+    ``complete`` (a submission) also what is missing or too short."""
+    found: dict[str, str] = {}
+    for prefix, noun, prompts, texts in (
+        ("answer", "Answer this question.", requirements.overview_questions, answers),
+        ("reflection", "Write this reflection.", requirements.reflection_prompts, reflections),
+    ):
+        for p in prompts:
+            text = (texts.get(p.id) or "").strip()
+            words = word_count(text)
+            if p.max_words is not None and words > p.max_words:
+                over = words - p.max_words
+                plural = "s" if over > 1 else ""
+                found[f"{prefix}-{p.id}"] = (
+                    f"{words} words; the limit is {p.max_words}: shorten it by {over} word{plural}."
+                )
+            elif complete and not text:
+                found[f"{prefix}-{p.id}"] = noun
+            elif complete and words < p.min_words:
+                found[f"{prefix}-{p.id}"] = f"{words} words; at least {p.min_words} are needed."
+    if complete:
+        for a in requirements.artifacts:
+            count = sum(1 for ref in artifacts if ref.requirement_id == a.id)
+            if count < a.min_count:
+                found[f"artifacts-{a.id}"] = f"Add at least {a.min_count} artifact(s) here; {count} added."
+            elif count > a.max_count:
+                found[f"artifacts-{a.id}"] = f"At most {a.max_count} artifact(s) here; {count} added."
+    return found

@@ -15,7 +15,7 @@ from werkzeug.wrappers import Response
 
 from ..domain import links, uploads
 from ..domain.ceu import ceus_for_hours
-from ..domain.evidence import word_count
+from ..domain.evidence import ArtifactRef, field_problems, word_count
 from ..services import artifact_files, evidence
 from ..services.errors import (
     CourseNotConfigured,
@@ -114,6 +114,7 @@ def _render_credential(
     error: str | None = None,
     answers: dict[str, str] | None = None,
     reflections: dict[str, str] | None = None,
+    field_errors: dict[str, str] | None = None,
 ) -> tuple[str, int]:
     notice = NOTICES.get(request.args.get("notice", ""))
     return (
@@ -125,6 +126,8 @@ def _render_credential(
             answers=answers if answers is not None else view.answers,
             reflections=reflections if reflections is not None else view.reflections,
             problems=problems or [],
+            # Each field's own message, tied to it (aria-describedby): "answer-<id>", "reflection-<id>", ...
+            field_errors=field_errors or {},
             error=error,
             notice=notice,
             max_upload_bytes=settings().max_upload_bytes,
@@ -159,7 +162,16 @@ def save(key: str) -> Any:
             raise
         # The draft was saved before the submission was refused; show the typed text and what is missing.
         view = evidence.open_submission(db(), actor.context_id, actor.user_id, key)
+        checked = isinstance(exc, EvidenceIncomplete | WordLimitExceeded)
         problems = exc.problems if isinstance(exc, EvidenceIncomplete | WordLimitExceeded) else []
+        refs = [ArtifactRef(a.requirement_id, a.label) for a in view.artifacts]
+        fields = field_problems(
+            view.credential.requirements,
+            answers,
+            reflections,
+            refs,
+            complete=isinstance(exc, EvidenceIncomplete),
+        )
         return _render_credential(
             view,
             status=exc.status,
@@ -167,6 +179,7 @@ def save(key: str) -> Any:
             error=exc.message,
             answers=answers,
             reflections=reflections,
+            field_errors=fields if checked else {},
         )
     return redirect(url("learner.credential", key=key, notice="submitted" if submitting else "saved"), 303)
 

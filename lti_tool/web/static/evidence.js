@@ -21,7 +21,9 @@
     counter.querySelector(".unit").textContent = n === 1 ? "word" : "words";
     counter.querySelector(".over").textContent = over ? ": " + over + " over the limit" : "";
     counter.classList.toggle("over-limit", over > 0);
-    field.setAttribute("aria-invalid", over > 0 ? "true" : "false");
+    // The server's message for this field (missing, too short) keeps it invalid until the next save.
+    var serverError = document.getElementById(field.id + "-error");
+    field.setAttribute("aria-invalid", over > 0 || serverError ? "true" : "false");
   }
 
   document.querySelectorAll("textarea[data-max-words], textarea[data-min-words]").forEach(function (field) {
@@ -56,7 +58,8 @@
   function notAVideo(form) {
     var input = form.querySelector("input[data-video-only]");
     if (!input || !input.value.trim() || isVideoLink(input, input.value.trim())) return null;
-    var help = document.getElementById(input.getAttribute("aria-describedby"));
+    var ids = (input.getAttribute("aria-describedby") || "").split(" ");
+    var help = document.getElementById(ids[ids.length - 1]);
     return "That address is not a video link. " + (help ? help.textContent : "");
   }
 

@@ -1,0 +1,129 @@
+"""Form errors tied to their fields: where a page shows a field's own message, the field says it is invalid
+(``aria-invalid="true"``) and names the message (``aria-describedby``), so a screen reader announces it on
+the field. The learner's evidence page (missing evidence, word limits) and the records page's details."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from flask import Flask
+from flask.testing import FlaskClient
+
+from lti_tool.domain.evidence import ArtifactRef, field_problems
+from lti_tool.maps.reader import read_course_map
+from tests import factories
+
+CRED = "ef-foundations-of-practice"
+VIDEO_COACHING = Path(__file__).resolve().parents[1] / "maps" / "video-coaching"
+RECORDING = "recording-a-lesson"  # word limits, a video-link-only requirement
+
+
+def _signed_in_learner(app: Flask) -> tuple[FlaskClient, factories.CourseFixture]:
+    db = app.extensions["db"]
+    factories.load_shipped_map(db)
+    course = factories.course(db)
+    client = app.test_client()
+    factories.sign_in(client, course.learner())
+    return client, course
+
+
+def _field(page: str, field_id: str) -> str:
+    tag = re.search(rf'<(?:textarea|input)[^>]*\bid="{re.escape(field_id)}"[^>]*>', page, re.S)
+    assert tag, field_id
+    return tag[0]
+
+
+def _message(page: str, element_id: str) -> str:
+    found = re.search(rf'<p class="field-error" id="{re.escape(element_id)}">([^<]*)</p>', page)
+    assert found, element_id
+    return found[1]
+
+
+def _described_by(tag: str) -> list[str]:
+    found = re.findall(r'aria-describedby="([^"]*)"', tag)
+    assert len(found) == 1, f"one aria-describedby: {tag}"
+    return found[0].split()
+
+
+def test_a_refused_submission_ties_each_message_to_its_field(sqlite_app: Flask) -> None:
+    client, _ = _signed_in_learner(sqlite_app)
+    response = client.post(
+        f"/learn/credentials/{CRED}",
+        data={"action": "submit", "answer-research": "Too short.", "reflection-next-step": "Try checklists."},
+    )
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+
+    short = _field(page, "answer-research")
+    assert 'aria-invalid="true"' in short
+    assert _described_by(short) == ["answer-research-error", "answer-research-count"]
+    assert _message(page, "answer-research-error") == "2 words; at least 100 are needed."
+
+    empty = _field(page, "answer-context")
+    assert 'aria-invalid="true"' in empty and "answer-context-error" in _described_by(empty)
+    assert _message(page, "answer-context-error") == "Answer this question."
+
+    assert _message(page, "artifacts-student-work-error").startswith(
+        "Add at least 2 artifact(s) here; 0 added"
+    )
+    assert "artifacts-student-work-error" in _described_by(_field(page, "file-student-work"))
+
+
+def test_a_draft_over_its_word_limit_marks_only_that_field(sqlite_app: Flask) -> None:
+    db = sqlite_app.extensions["db"]
+    course_map = factories.load_shipped_map(db, VIDEO_COACHING)
+    course = factories.course(db, course_key=course_map.id)
+    client = sqlite_app.test_client()
+    factories.sign_in(client, course.learner())
+    response = client.post(
+        f"/learn/credentials/{RECORDING}", data={"action": "save", "answer-setting": factories.words(43)}
+    )
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    setting = _field(page, "answer-setting")
+    assert 'aria-invalid="true"' in setting
+    assert _described_by(setting) == ["answer-setting-error", "answer-setting-count"]
+    assert _message(page, "answer-setting-error") == "43 words; the limit is 40: shorten it by 3 words."
+    # A draft may be incomplete: the empty reflection is no error.
+    assert page.count('class="field-error"') == 1
+    assert 'aria-invalid="true"' not in _field(page, "reflection-first-look")
+    # Submitted, the missing video link is tied to the link field; its own hint stays last (evidence.js).
+    response = client.post(f"/learn/credentials/{RECORDING}", data={"action": "submit"})
+    page = response.get_data(as_text=True)
+    assert _described_by(_field(page, "url-lesson-video")) == [
+        "artifacts-lesson-video-error",
+        "video-lesson-video",
+    ]
+
+
+def test_a_page_without_errors_marks_no_field(sqlite_app: Flask) -> None:
+    client, _ = _signed_in_learner(sqlite_app)
+    page = client.get(f"/learn/credentials/{CRED}").get_data(as_text=True)
+    assert 'aria-invalid="true"' not in page and 'class="field-error"' not in page
+    assert _described_by(_field(page, "answer-research")) == ["answer-research-count"]
+
+
+def test_the_records_page_ties_a_bad_state_to_its_field_and_keeps_the_hint(sqlite_app: Flask) -> None:
+    client, _ = _signed_in_learner(sqlite_app)
+    response = client.post(
+        "/learn/records/profile",
+        data={"legal_name": "Lena Learner", "state": "ZZ", "licence_number": "1", "confirm": "1"},
+    )
+    page = response.get_data(as_text=True)
+    state = _field(page, "state")
+    assert 'aria-invalid="true"' in state
+    assert _described_by(state) == ["state-error", "state-hint"]
+    assert _message(page, "state-error") == "Choose the state that issued your licence."
+    assert 'aria-invalid="true"' not in _field(page, "legal_name")
+
+
+def test_field_problems_names_each_field_once_and_only_what_a_draft_must_keep() -> None:
+    course_map = read_course_map(factories.LEARNING_DIFFERENCES).course_map  # no database needed
+    requirements = course_map.credential(CRED).requirements
+    refs = [ArtifactRef("student-work", "one")]
+    on_submit = field_problems(requirements, {"research": "a b"}, {}, refs, complete=True)
+    assert on_submit["answer-research"].startswith("2 words; at least")
+    assert on_submit["artifacts-student-work"] == "Add at least 2 artifact(s) here; 1 added."
+    assert set(on_submit) >= {f"reflection-{r.id}" for r in requirements.reflection_prompts}
+    assert field_problems(requirements, {"research": "a b"}, {}, refs, complete=False) == {}
