@@ -61,6 +61,7 @@ def _render_review(
     conflict: str | None = None,
     scores: dict[str, str] | None = None,
     feedback: str = "",
+    error_field: str | None = None,
 ) -> Any:
     actor = current_actor()
     try:
@@ -81,6 +82,7 @@ def _render_review(
             conflict=conflict,
             scores=scores or {},
             feedback=feedback,
+            error_field=error_field,
             changes=changes,
         ),
         status,
@@ -91,6 +93,10 @@ def _render_review(
 @require_role(ASSESSOR)
 def review(submission_id: int) -> Any:
     return _render_review(submission_id)
+
+
+# The scoring form's field a refusal is about, so the page ties the message to it (aria-describedby).
+FIELD_OF_REFUSAL = {"feedback_required": "feedback"}
 
 
 @bp.post("/submissions/<id:submission_id>")
@@ -110,7 +116,12 @@ def decide(submission_id: int) -> Any:
     except ServiceError as exc:
         # Keep what the assessor chose and wrote; the message says what to fix (e.g. feedback for "not yet").
         return _render_review(
-            submission_id, status=exc.status, error=exc.message, scores=scores, feedback=feedback
+            submission_id,
+            status=exc.status,
+            error=exc.message,
+            scores=scores,
+            feedback=feedback,
+            error_field=exc.field or FIELD_OF_REFUSAL.get(exc.code),
         )
     # Post/Redirect/Get: reloading the result page never posts the decision again.
     grants = ",".join(str(grant_id) for grant_id, _, _ in result.new_grants)

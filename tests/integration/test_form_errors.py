@@ -4,6 +4,7 @@ the field. The learner's evidence page (missing evidence, word limits) and the r
 
 from __future__ import annotations
 
+import html
 import re
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from flask.testing import FlaskClient
 
 from lti_tool.domain.evidence import ArtifactRef, field_problems
 from lti_tool.maps.reader import read_course_map
+from lti_tool.services import evidence
 from tests import factories
 
 CRED = "ef-foundations-of-practice"
@@ -37,7 +39,7 @@ def _field(page: str, field_id: str) -> str:
 def _message(page: str, element_id: str) -> str:
     found = re.search(rf'<p class="field-error" id="{re.escape(element_id)}">([^<]*)</p>', page)
     assert found, element_id
-    return found[1]
+    return html.unescape(found[1])
 
 
 def _described_by(tag: str) -> list[str]:
@@ -127,3 +129,24 @@ def test_field_problems_names_each_field_once_and_only_what_a_draft_must_keep() 
     assert on_submit["artifacts-student-work"] == "Add at least 2 artifact(s) here; 1 added."
     assert set(on_submit) >= {f"reflection-{r.id}" for r in requirements.reflection_prompts}
     assert field_problems(requirements, {"research": "a b"}, {}, refs, complete=False) == {}
+
+
+def test_not_yet_without_feedback_ties_the_message_to_the_feedback_field(sqlite_app: Flask) -> None:
+    db = sqlite_app.extensions["db"]
+    course_map = factories.load_shipped_map(db)
+    course = factories.course(db)
+    learner, assessor = course.learner(), course.assessor()
+    credential = course_map.credential(CRED)
+    factories.complete_evidence(db, learner, credential)
+    view = evidence.submit(db, learner.context_id, learner.user_id, CRED)
+    client = sqlite_app.test_client()
+    factories.sign_in(client, assessor)
+    scores = {f"score-{k}": v for k, v in factories.failing_scores(credential).items()}
+    response = client.post(f"/assess/submissions/{view.id}", data={**scores, "feedback": "  "})
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    feedback = _field(page, "feedback")
+    assert 'aria-invalid="true"' in feedback and _described_by(feedback) == ["feedback-error"]
+    assert _message(page, "feedback-error") == "A 'not yet' decision needs feedback for the learner."
+    # The choices were kept; other fields are not marked.
+    assert page.count('aria-invalid="true"') == 1
