@@ -134,16 +134,14 @@ def decision_history(db: Database, context_id: int, filters: HistoryFilters | No
             .limit(PAGE_SIZE)
             .offset((filters.page - 1) * PAGE_SIZE)
         ).all()
-        total = (
-            session.scalar(
-                select(func.count())
-                .select_from(AttemptDecision)
-                .join(Submission, Submission.id == AttemptDecision.submission_id)
-                .join(User, User.id == Submission.user_id)
-                .where(*conditions)
-            )
-            or 0
+        counted = (
+            select(func.count())
+            .select_from(AttemptDecision)
+            .join(Submission, Submission.id == AttemptDecision.submission_id)
         )
+        if filters.learner:  # the name is only needed to search by it
+            counted = counted.join(User, User.id == Submission.user_id)
+        total = session.scalar(counted.where(*conditions)) or 0
         reviewers: dict[tuple[int, int], list[str]] = defaultdict(list)
         pairs = [(d.submission_id, d.attempt) for d, *_ in rows]
         if pairs:
