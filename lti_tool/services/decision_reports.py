@@ -1,4 +1,5 @@
-"""An assessor's decision described for the page their form redirects to (with any CEU grants it caused)."""
+"""An assessor's review described for the page their form redirects to: the attempt's decision (with any CEU
+grants it caused), or, on a panel still waiting for reviews, their own review and how many are in."""
 
 from __future__ import annotations
 
@@ -8,36 +9,45 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from ..db import Database
-from ..db.models import Assessment, Grant
+from ..db.models import AttemptDecision, Grant
 from ..domain.rubric import Decision
+from ..domain.submissions import SubmissionState
 from . import assessment
-from .assessment import DecisionResult
 from .errors import NotFound
 from .grants import GrantView
+from .review_feedback import reviews_of
+from .reviews import ReviewResult
 
 
 @dataclass(frozen=True)
 class DecisionReport:
-    result: DecisionResult
+    result: ReviewResult
     learner_name: str
     credential_title: str
     grants: list[GrantView]
 
 
 def decision_report(
-    db: Database, context_id: int, submission_id: int, grant_ids: Iterable[int] = ()
+    db: Database,
+    context_id: int,
+    submission_id: int,
+    grant_ids: Iterable[int] = (),
+    viewer_id: int | None = None,
 ) -> DecisionReport:
     """The latest decision on a submission, described for the page the assessor's form redirects to, with
     the CEU grants that decision caused (``grant_ids``: only that learner's grants in this course count)."""
     view, learner_name = assessment.review_detail(db, context_id, submission_id)
     with db.read() as session:
+        current = reviews_of(session, submission_id, view.attempt).get(view.attempt, [])
+        mine = next((r for r in current if viewer_id is not None and r.assessor_id == viewer_id), None)
         latest = session.scalars(
-            select(Assessment)
-            .where(Assessment.submission_id == submission_id)
-            .order_by(Assessment.attempt.desc())
+            select(AttemptDecision)
+            .where(AttemptDecision.submission_id == submission_id)
+            .order_by(AttemptDecision.attempt.desc())
             .limit(1)
         ).first()
-        if latest is None:
+        pending = view.state is SubmissionState.SUBMITTED
+        if latest is None and not (pending and mine):
             raise NotFound("not_decided", "This submission has no decision yet.")
         ids = sorted(set(grant_ids))
         grants = [
@@ -57,6 +67,14 @@ def decision_report(
                 .order_by(Grant.id)
             )
         ]
+    policy = view.credential.review
+    new_grants = [(g.id, g.kind, g.target_key) for g in grants]
+    if pending and mine is not None:
+        own = Decision(mine.decision)
+        result = ReviewResult(None, own, (), [], len(current), policy.panel)
+    else:
+        assert latest is not None
         decision = Decision(latest.decision)
-    result = DecisionResult(decision, (), [(g.id, g.kind, g.target_key) for g in grants])
+        own = Decision(mine.decision) if mine else decision
+        result = ReviewResult(decision, own, (), new_grants, latest.reviews, max(latest.reviews, 1))
     return DecisionReport(result, learner_name, view.credential.title, grants)

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from ..db import Database
 from ..db.base import utcnow
-from ..db.models import Artifact, Assessment, Submission
+from ..db.models import Artifact, Submission
 from ..domain import links, uploads
 from ..domain.definitions import ArtifactInput, ArtifactRequirement, CourseMap, Credential
 from ..domain.evidence import ArtifactRef, missing_evidence, over_word_limits
@@ -22,6 +22,7 @@ from ..storage import FileStore, TooLarge
 from . import attempts, audit, filetypes, outbox
 from .errors import Conflict, EvidenceIncomplete, NotFound, ServiceError, WordLimitExceeded
 from .learner_maps import learner_course, start_stacks
+from .review_feedback import AttemptOutcome, decided_attempts
 from .scope import lock_learner, require_learner_lock
 from .storage_cleanup import delete_if_unreferenced
 
@@ -43,15 +44,6 @@ class ArtifactView:
 
 
 @dataclass(frozen=True)
-class AssessmentView:
-    attempt: int
-    decision: str
-    feedback: str
-    scores: dict[str, Any]
-    decided_at: datetime
-
-
-@dataclass(frozen=True)
 class SubmissionView:
     id: int | None
     context_id: int
@@ -63,7 +55,7 @@ class SubmissionView:
     answers: dict[str, str]
     reflections: dict[str, str]
     artifacts: list[ArtifactView]
-    assessments: list[AssessmentView]
+    assessments: list[AttemptOutcome]  # decided attempts only, oldest first
     missing: list[str]
     submitted_at: datetime | None
     earned_at: datetime | None
@@ -73,7 +65,7 @@ class SubmissionView:
         return can_edit(self.state)
 
     @property
-    def latest_feedback(self) -> AssessmentView | None:
+    def latest_feedback(self) -> AttemptOutcome | None:
         return self.assessments[-1] if self.assessments else None
 
 
@@ -100,11 +92,6 @@ def _view(session: Session, course: CourseMap, credential: Credential, sub: Subm
     artifacts = list(
         session.scalars(select(Artifact).where(Artifact.submission_id == sub.id).order_by(Artifact.id))
     )
-    assessments = list(
-        session.scalars(
-            select(Assessment).where(Assessment.submission_id == sub.id).order_by(Assessment.attempt)
-        )
-    )
     state = SubmissionState(sub.state)
     return SubmissionView(
         id=sub.id,
@@ -120,10 +107,7 @@ def _view(session: Session, course: CourseMap, credential: Credential, sub: Subm
             ArtifactView(a.id, a.requirement_id, a.label, a.url, a.filename, a.content_type, a.size_bytes)
             for a in artifacts
         ],
-        assessments=[
-            AssessmentView(a.attempt, a.decision, a.feedback, dict(a.scores), a.created_at)
-            for a in assessments
-        ],
+        assessments=decided_attempts(session, sub.id),
         missing=missing_evidence(
             credential.requirements,
             sub.answers or {},

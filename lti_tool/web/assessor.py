@@ -11,14 +11,16 @@ from ..services import (
     assessment,
     attempt_changes,
     decision_reports,
+    review_claims,
     review_history,
     review_queue,
+    reviews,
     staff_learner,
 )
 from ..services.errors import Conflict, CourseNotConfigured, NotFound, ServiceError
 from . import artifact_previews
 from .auth import ASSESSOR, DESIGNER, current_actor, require_role, url
-from .context import db
+from .context import db, settings
 from .errors import error_response, wants_json
 
 bp = Blueprint("assessor", __name__, url_prefix="/assess")
@@ -65,7 +67,7 @@ def _render_review(
 ) -> Any:
     actor = current_actor()
     try:
-        view, learner_name = assessment.review_detail(db(), actor.context_id, submission_id)
+        page = reviews.review_page(db(), actor.context_id, submission_id, actor.user_id)
         changes = attempt_changes.changes_since_previous(db(), actor.context_id, submission_id)
     except CourseNotConfigured:
         raise
@@ -74,10 +76,11 @@ def _render_review(
     return (
         render_template(
             "assessor/review.html",
-            sub=view,
-            credential=view.credential,
-            learner_name=learner_name,
-            own=view.user_id == actor.user_id,
+            page=page,
+            sub=page.view,
+            credential=page.view.credential,
+            learner_name=page.learner_name,
+            own=page.view.user_id == actor.user_id,
             error=error,
             conflict=conflict,
             scores=scores or {},
@@ -92,7 +95,24 @@ def _render_review(
 @bp.get("/submissions/<id:submission_id>")
 @require_role(ASSESSOR)
 def review(submission_id: int) -> Any:
+    """Opening the page holds the submission for this assessor for CLAIM_MINUTES (re-opening extends)."""
+    actor = current_actor()
+    try:
+        review_claims.claim(db(), actor.context_id, submission_id, actor.user_id, settings().claim_minutes)
+    except ServiceError as exc:
+        return error_response(exc.status, exc.code, exc.message)
     return _render_review(submission_id)
+
+
+@bp.post("/submissions/<id:submission_id>/release")
+@require_role(ASSESSOR)
+def release(submission_id: int) -> Any:
+    actor = current_actor()
+    try:
+        review_claims.release(db(), actor.context_id, submission_id, actor.user_id)
+    except ServiceError as exc:
+        return error_response(exc.status, exc.code, exc.message)
+    return redirect(url("assessor.queue"), 303)
 
 
 # The scoring form's field a refusal is about, so the page ties the message to it (aria-describedby).
@@ -134,7 +154,9 @@ def decided(submission_id: int) -> Any:
     actor = current_actor()
     grant_ids = [int(g) for g in request.args.get("grants", "").split(",") if g.isdigit() and len(g) < 12]
     try:
-        report = decision_reports.decision_report(db(), actor.context_id, submission_id, grant_ids)
+        report = decision_reports.decision_report(
+            db(), actor.context_id, submission_id, grant_ids, viewer_id=actor.user_id
+        )
     except CourseNotConfigured:
         raise
     except ServiceError as exc:
