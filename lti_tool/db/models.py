@@ -16,6 +16,8 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    func,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -59,7 +61,11 @@ class Deployment(Base):
 
 class User(Base):
     __tablename__ = "users"
-    __table_args__ = (UniqueConstraint("platform_id", "sub"),)
+    __table_args__ = (
+        UniqueConstraint("platform_id", "sub"),
+        # The designer's learner list, by name (migration 0014).
+        Index("ix_users_name_lower", func.lower(text("name")), "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     platform_id: Mapped[int] = mapped_column(ForeignKey("platforms.id", ondelete="CASCADE"))
@@ -240,6 +246,8 @@ class Submission(Base):
     __table_args__ = (
         UniqueConstraint("context_id", "user_id", "credential_key"),
         Index("ix_submissions_state_context", "context_id", "state"),
+        # The latest change to a course's evidence: is the designer's report still current (migration 0014)?
+        Index("ix_submissions_context_updated", "context_id", "updated_at"),
         # The review queue: a course's waiting evidence, oldest first, one page at a time.
         Index("ix_submissions_queue", "context_id", "state", "submitted_at", "id"),
     )
