@@ -79,7 +79,10 @@ def _charts(report: course_report.CourseReport | None) -> dict[str, Markup]:
     }
 
 
-def _render(*, status: int = 200, message: str | None = None, error: str | None = None) -> Any:
+def _render(
+    *, status: int = 200, message: str | None = None, error: str | None = None, error_field: str | None = None
+) -> Any:
+    """The dashboard; ``error_field`` names the form field the error is about (the page ties them)."""
     actor = current_actor()
     try:
         home = designer_home.designer_home(db(), actor.context_id)
@@ -96,6 +99,7 @@ def _render(*, status: int = 200, message: str | None = None, error: str | None 
             editors=people,
             can_edit=actor.has(DESIGNER),
             error=error,
+            error_field=error_field,
             ceus_for_hours=ceus_for_hours,
             funnels={f.stack.id: f for f in home.dashboard.report.stacks} if home.dashboard.report else {},
             charts=_charts(home.dashboard.report),
@@ -154,7 +158,7 @@ def choose_course_map() -> Any:
     actor = current_actor()
     course_key = request.form.get("course_key", "").strip()
     if not course_key:
-        return _render(status=400, error="Choose a course map.")
+        return _render(status=400, error="Choose a course map.", error_field="course_key")
     try:
         if request.form.get("confirm") == "yes":
             bind_course(
@@ -170,7 +174,7 @@ def choose_course_map() -> Any:
                 return render_template("designer/confirm_map_change.html", preview=preview)
             bind_course(db(), actor.context_id, course_key, actor.user_id, expected=preview.current_key)
     except ServiceError as exc:
-        return _render(status=exc.status, error=exc.message)
+        return _render(status=exc.status, error=exc.message, error_field="course_key")
     return redirect(url("designer.dashboard", notice="bound"), 303)
 
 
@@ -206,11 +210,13 @@ def add_editor() -> Any:
     actor = current_actor()
     user_id = request.form.get("user_id", type=int)
     if user_id is None:
-        return _render(status=400, error="Choose a teacher to add as an editor.")
+        return _render(
+            status=400, error="Choose a teacher to add as an editor.", error_field="editor_user_id"
+        )
     try:
         editors.add_editor(db(), actor.context_id, user_id, actor.user_id)
     except ServiceError as exc:
-        return _render(status=exc.status, error=exc.message)
+        return _render(status=exc.status, error=exc.message, error_field="editor_user_id")
     return redirect(url("designer.dashboard", notice="editor_added", user=user_id), 303)
 
 

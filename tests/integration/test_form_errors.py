@@ -150,3 +150,19 @@ def test_not_yet_without_feedback_ties_the_message_to_the_feedback_field(sqlite_
     assert _message(page, "feedback-error") == "A 'not yet' decision needs feedback for the learner."
     # The choices were kept; other fields are not marked.
     assert page.count('aria-invalid="true"') == 1
+
+
+def test_the_designer_forms_tie_their_refusal_to_the_select(sqlite_app: Flask) -> None:
+    db = sqlite_app.extensions["db"]
+    factories.load_shipped_map(db)
+    course = factories.course(db, course_key=None)
+    client = sqlite_app.test_client()
+    factories.sign_in(client, course.designer())
+    response = client.post("/design/course-map", data={"course_key": ""})
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    choice = re.search(r'<select id="course_key"[^>]*>', page)
+    assert choice and 'aria-invalid="true"' in choice[0] and _described_by(choice[0]) == ["form-error"]
+    assert re.search(
+        r'<p class="flash error" role="alert" data-error id="form-error">Choose a course map.</p>', page
+    )
