@@ -63,6 +63,9 @@ class Settings:
     notify_digest_hours: int = 24
     # Opening a submission to review it holds it for the assessor this long (others are told, not blocked).
     claim_minutes: int = 30
+    # A course of 5,000 learners or more that keeps changing has its dashboard counts recomputed at most
+    # this often (services/course_report.py); smaller courses always see current counts.
+    report_max_age_seconds: int = 60
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -112,6 +115,7 @@ class Settings:
             mail_from=env.get("MAIL_FROM") or "Micro-credential Stacks <no-reply@localhost>",
             notify_digest_hours=int(env.get("NOTIFY_DIGEST_HOURS") or "24"),
             claim_minutes=int(env.get("CLAIM_MINUTES") or "30"),
+            report_max_age_seconds=int(env.get("REPORT_MAX_AGE_SECONDS") or "60"),
             extra={k: v for k, v in (overrides or {}).items() if not k.isupper()},
         )
 
