@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Any, NamedTuple
 
 from sqlalchemy import (
+    BigInteger,
     Date,
     Integer,
     String,
@@ -98,50 +99,87 @@ def _count_if(condition: ColumnElement[bool]) -> Any:
 FUNNEL_BUCKETS = ("started", "drafting", "not_yet", "waiting", "complete")
 
 
+MASK_BITS = 62  # credentials per 64-bit mask (signed, with room to spare)
+
+
+def _chunks(keys: Sequence[str]) -> list[list[str]]:
+    return [list(keys[i : i + MASK_BITS]) for i in range(0, len(keys), MASK_BITS)]
+
+
 def stack_funnel(session: Session, context_id: int, stacks: Sequence[StackSpec]) -> dict[str, dict[str, int]]:
     """For each stack, how many learners with evidence in it stand where, each learner in one bucket:
     ``complete`` (its rule is met: every required credential earned, plus ``choose`` electives), else
     ``waiting`` (some evidence is waiting for an assessor), else ``not_yet`` (some was sent back), else
     ``drafting`` (evidence started, nothing waiting or sent back). ``started`` is their sum.
 
-    One pass over the course's submissions: per learner, counts per stack (GROUP BY learner), then the
-    buckets are sums over those rows (no row reaches Python)."""
+    One pass over the course's submissions: each credential is a bit, and per learner (GROUP BY) the bits
+    of their credentials in each state are summed into masks (a learner has one submission per credential,
+    so the sum is the bitwise OR); each stack's buckets are then mask tests summed over those rows. A map
+    with more than 62 credentials takes one mask per 62. No row reaches Python."""
     stacks = [s for s in stacks if s.credential_keys]
     if not stacks:
         return {}
-    key, state = Submission.credential_key, Submission.state
-    per_learner_cols: list[Any] = []
-    for i, stack in enumerate(stacks):
-        in_stack = key.in_(stack.credential_keys)
-        per_learner_cols += [
-            _count_if(in_stack).label(f"any{i}"),
-            _count_if(and_(in_stack, state == "submitted")).label(f"wait{i}"),
-            _count_if(and_(in_stack, state == "not_yet")).label(f"ny{i}"),
-            _count_if(and_(key.in_(stack.required), state == "earned")).label(f"req{i}")
-            if stack.required
-            else literal(0, Integer).label(f"req{i}"),
-            _count_if(and_(key.in_(stack.electives), state == "earned")).label(f"el{i}")
-            if stack.electives
-            else literal(0, Integer).label(f"el{i}"),
-        ]
-    all_keys = sorted({k for s in stacks for k in s.credential_keys})
+    keys = sorted({k for s in stacks for k in s.credential_keys})
+    chunks = _chunks(keys)
+    where = {k: (c, 1 << i) for c, chunk in enumerate(chunks) for i, k in enumerate(chunk)}
+    state = Submission.state
+    columns: list[Any] = []
+    for c, chunk in enumerate(chunks):
+        bit = case(
+            {k: literal(1 << i, BigInteger) for i, k in enumerate(chunk)},
+            value=Submission.credential_key,
+            else_=literal(0, BigInteger),
+        )
+        columns.append(func.sum(bit).cast(BigInteger).label(f"any{c}"))
+        for name in ("submitted", "not_yet", "earned"):
+            in_state = func.coalesce(func.sum(bit).filter(state == name), 0).cast(BigInteger)
+            columns.append(in_state.label(f"{name}{c}"))
     learners = (
-        select(*per_learner_cols)
-        .where(Submission.context_id == context_id, key.in_(all_keys))
+        select(*columns)
+        .where(Submission.context_id == context_id, Submission.credential_key.in_(keys))
         .group_by(Submission.user_id)
         .subquery()
     )
+
+    def masks(credentials: Sequence[str]) -> dict[int, int]:
+        out: dict[int, int] = {}
+        for k in credentials:
+            c, b = where[k]
+            out[c] = out.get(c, 0) | b
+        return out
+
+    def touches(name: str, credentials: Sequence[str]) -> ColumnElement[bool]:
+        return or_(
+            *(
+                learners.c[f"{name}{c}"].op("&")(literal(m, BigInteger)) != 0
+                for c, m in masks(credentials).items()
+            )
+        )
+
+    def has(name: str, k: str) -> Any:
+        c, b = where[k]
+        return case((learners.c[f"{name}{c}"].op("&")(literal(b, BigInteger)) != 0, 1), else_=0)
+
     outer: list[Any] = []
-    for i, stack in enumerate(stacks):
-        c = learners.c
-        started = c[f"any{i}"] > 0
-        complete = and_(started, c[f"req{i}"] >= len(stack.required), c[f"el{i}"] >= stack.choose)
+    for stack in stacks:
+        started = touches("any", stack.credential_keys)
+        required = and_(
+            *(
+                learners.c[f"earned{c}"].op("&")(literal(m, BigInteger)) == literal(m, BigInteger)
+                for c, m in masks(stack.required).items()
+            ),
+            literal(True),
+        )
+        electives = sum((has("earned", k) for k in stack.electives), start=literal(0, Integer))
+        complete = and_(started, required, electives >= stack.choose)
         open_ = and_(started, ~complete)
+        waiting = touches("submitted", stack.credential_keys)
+        sent_back = touches("not_yet", stack.credential_keys)
         outer += [
             _count_if(started),
-            _count_if(and_(open_, c[f"wait{i}"] == 0, c[f"ny{i}"] == 0)),
-            _count_if(and_(open_, c[f"wait{i}"] == 0, c[f"ny{i}"] > 0)),
-            _count_if(and_(open_, c[f"wait{i}"] > 0)),
+            _count_if(and_(open_, ~waiting, ~sent_back)),
+            _count_if(and_(open_, ~waiting, sent_back)),
+            _count_if(and_(open_, waiting)),
             _count_if(complete),
         ]
     row = session.execute(select(*outer).select_from(learners)).one()
@@ -150,6 +188,18 @@ def stack_funnel(session: Session, context_id: int, stacks: Sequence[StackSpec])
         stack.key: {name: int(row[i * width + j] or 0) for j, name in enumerate(FUNNEL_BUCKETS)}
         for i, stack in enumerate(stacks)
     }
+
+
+def report_fingerprint(session: Session, context_id: int) -> tuple[Any, ...]:
+    """What changes whenever the course's report would: the latest change to its evidence (every save,
+    submission, decision and revocation sets ``updated_at``), and its newest grant and revocation. Index
+    probes only (``ix_submissions_context_updated``, the grants of one course)."""
+    latest = select(func.max(Submission.updated_at)).where(Submission.context_id == context_id)
+    grants = select(func.max(Grant.id), func.max(Grant.revoked_at), func.count()).where(
+        Grant.context_id == context_id
+    )
+    g = session.execute(grants).one()
+    return (session.scalar(latest), *g)
 
 
 class GrantTotals(NamedTuple):

@@ -13,11 +13,16 @@ from __future__ import annotations
 import csv
 import io
 import itertools
-from collections import Counter
+import threading
+import time
+from collections import Counter, OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
+from typing import Any
+
+from sqlalchemy.orm import Session
 
 from ..db import Database
 from ..db import report_queries as q
@@ -80,6 +85,7 @@ class CourseReport:
     awaiting_review: int
     ceus_granted: float
     awards: int
+    computed_at: datetime  # when the counts were taken (a large, busy course's may be a minute old)
 
 
 def stack_specs(course: CourseMap) -> list[q.StackSpec]:
@@ -107,26 +113,78 @@ def _weeks(rows: list[tuple[date, int]]) -> list[WeekPoint]:
     return points[-MAX_WEEKS:]
 
 
-def course_report(db: Database, context_id: int) -> CourseReport:
+@dataclass(frozen=True)
+class _Aggregates:
+    """The parts of a report that read every row of the course's evidence."""
+
+    by_credential: dict[str, dict[str, int]]
+    funnel: dict[str, dict[str, int]]
+    grants: dict[tuple[str, str], q.GrantTotals]
+    medians: dict[str, tuple[float, int]]
+    weeks: list[tuple[date, int]]
+    computed_at: datetime
+
+
+# The last aggregates computed per course in this process: (fingerprint, monotonic time, aggregates).
+_cache: OrderedDict[int, tuple[tuple[Any, ...], float, _Aggregates]] = OrderedDict()
+_cache_lock = threading.Lock()
+CACHED_COURSES = 64
+LARGE_COURSE = 5_000  # learners from which a report may be served up to ``max_age_seconds`` old
+
+
+def _aggregates(session: Session, context_id: int, course: CourseMap, version_id: int) -> _Aggregates:
+    keys = [c.id for c in course.credentials]
+    by_credential: dict[str, dict[str, int]] = {k: {} for k in keys}
+    for key, state, n in q.credential_state_counts(session, context_id, keys):
+        by_credential[key][state] = n
+    return _Aggregates(
+        by_credential=by_credential,
+        funnel=q.stack_funnel(session, context_id, stack_specs(course)),
+        grants=q.grant_totals(session, context_id, course.id),
+        medians=q.median_decision_seconds(session, context_id, version_id),
+        weeks=q.weekly_earned(session, context_id, keys),
+        computed_at=datetime.now(UTC),
+    )
+
+
+def course_report(db: Database, context_id: int, *, max_age_seconds: float = 0.0) -> CourseReport:
     """The funnel, decision times and weekly series of a course bound to a map (``CourseNotConfigured``
-    otherwise)."""
+    otherwise).
+
+    The aggregates read every row of the course's evidence (about a second for 50,000 learners), so the
+    last ones computed are kept per course in this process and reused while the course's fingerprint (its
+    latest evidence change and grant, two index probes) is unchanged: a report is exact. A course of at
+    least ``LARGE_COURSE`` learners that keeps changing is recomputed at most every ``max_age_seconds``
+    (the page says as of when); smaller courses always see the current counts."""
     with db.read() as session:
-        context, course, version_id = context_course(session, context_id)
-        course_key = context.course_key or ""
-        keys = [c.id for c in course.credentials]
+        _, course, version_id = context_course(session, context_id)
         learners = q.learner_count(session, context_id)
-        by_credential: dict[str, dict[str, int]] = {k: {} for k in keys}
-        for key, state, n in q.credential_state_counts(session, context_id, keys):
-            by_credential[key][state] = n
-        funnel = q.stack_funnel(session, context_id, stack_specs(course))
-        grants = q.grant_totals(session, context_id, course_key)
-        medians = q.median_decision_seconds(session, context_id, version_id)
-        weeks = _weeks(q.weekly_earned(session, context_id, keys))
+        fingerprint = (version_id, *q.report_fingerprint(session, context_id))
+        now = time.monotonic()
+        with _cache_lock:
+            cached = _cache.get(context_id)
+        fresh = cached is not None and (
+            cached[0] == fingerprint
+            or (learners >= LARGE_COURSE and cached[0][0] == version_id and now - cached[1] < max_age_seconds)
+        )
+        if cached is not None and fresh:
+            aggregates = cached[2]
+        else:
+            aggregates = _aggregates(session, context_id, course, version_id)
+            with _cache_lock:
+                _cache[context_id] = (fingerprint, now, aggregates)
+                _cache.move_to_end(context_id)
+                while len(_cache) > CACHED_COURSES:
+                    _cache.popitem(last=False)
+    return _report(course, learners, aggregates)
+
+
+def _report(course: CourseMap, learners: int, a: _Aggregates) -> CourseReport:
     stacks = []
     for stack in course.stacks:
-        buckets = funnel.get(stack.id, {})
-        granted = grants.get(("stack", stack.id), q.GrantTotals(0, 0.0))
-        median, decisions = medians.get(stack.id, (None, 0))
+        buckets = a.funnel.get(stack.id, {})
+        granted = a.grants.get(("stack", stack.id), q.GrantTotals(0, 0.0))
+        median, decisions = a.medians.get(stack.id, (None, 0))
         stacks.append(
             StackFunnel(
                 stack=stack,
@@ -146,11 +204,12 @@ def course_report(db: Database, context_id: int) -> CourseReport:
         course=course,
         learners=learners,
         stacks=stacks,
-        credentials={c.id: CredentialFunnel(c, learners, by_credential[c.id]) for c in course.credentials},
-        weeks=weeks,
-        awaiting_review=sum(c.get("submitted", 0) for c in by_credential.values()),
-        ceus_granted=sum(g.ceus for g in grants.values()),
-        awards=sum(g.learners for (kind, _), g in grants.items() if kind == "course_award"),
+        credentials={c.id: CredentialFunnel(c, learners, a.by_credential[c.id]) for c in course.credentials},
+        weeks=_weeks(a.weeks),
+        awaiting_review=sum(c.get("submitted", 0) for c in a.by_credential.values()),
+        ceus_granted=sum(g.ceus for g in a.grants.values()),
+        awards=sum(g.learners for (kind, _), g in a.grants.items() if kind == "course_award"),
+        computed_at=a.computed_at,
     )
 
 

@@ -33,9 +33,10 @@ class CourseMapDisagreement:
     last_seen: datetime
 
 
-def designer_home(db: Database, context_id: int) -> DesignerHome:
-    """The dashboard of a course, the course maps a designer may bind it to, and whether NRPS is offered."""
-    dashboard = course_dashboard(db, context_id)
+def designer_home(db: Database, context_id: int, *, report_max_age_seconds: float = 0.0) -> DesignerHome:
+    """The dashboard of a course, the course maps a designer may bind it to, and whether NRPS is offered
+    (``report_max_age_seconds``: see services.course_report.course_report)."""
+    dashboard = course_dashboard(db, context_id, report_max_age_seconds=report_max_age_seconds)
     with db.read() as session:
         context = session.get(Context, context_id)
         if context is None:

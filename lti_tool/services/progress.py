@@ -149,7 +149,9 @@ class CourseDashboard:
     report: CourseReport | None = None  # the funnel, decision times and weekly series (bound courses)
 
 
-def course_dashboard(db: Database, context_id: int) -> CourseDashboard:
+def course_dashboard(
+    db: Database, context_id: int, *, report_max_age_seconds: float = 0.0
+) -> CourseDashboard:
     """The course's learners (from launches and the NRPS roster) counted where they stand, and the first of
     them by name. Counts are GROUP BY queries (services/course_report.py): the page costs the same for
     fifty learners or fifty thousand. Progress is against the bound map only (see learner_overview):
@@ -165,7 +167,7 @@ def course_dashboard(db: Database, context_id: int) -> CourseDashboard:
             total, people = report_queries.learner_page(session, context_id, "", 0, DASHBOARD_LEARNERS)
         rows = [LearnerRow(p.user_id, p.name or f"Learner {p.sub}", p.email) for p in people]
         return CourseDashboard(title, None, rows, {}, 0, learner_total=total)
-    report = course_report(db, context_id)
+    report = course_report(db, context_id, max_age_seconds=report_max_age_seconds)
     page = learner_list(db, context_id, per_page=DASHBOARD_LEARNERS)
     stacks = len(report.course.stacks)
     rows = [

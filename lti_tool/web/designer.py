@@ -14,7 +14,7 @@ from ..services import course_binding, course_report, designer_home, editors, pr
 from ..services.errors import ServiceError
 from ..services.progress import bind_course
 from .auth import ASSESSOR, DESIGNER, current_actor, require_role, url
-from .context import db
+from .context import db, settings
 from .errors import error_response
 from .svg_chart import bar_chart
 
@@ -85,7 +85,9 @@ def _render(
     """The dashboard; ``error_field`` names the form field the error is about (the page ties them)."""
     actor = current_actor()
     try:
-        home = designer_home.designer_home(db(), actor.context_id)
+        home = designer_home.designer_home(
+            db(), actor.context_id, report_max_age_seconds=settings().report_max_age_seconds
+        )
         people = editors.course_editors(db(), actor.context_id)
     except ServiceError as exc:
         return error_response(exc.status, exc.code, exc.message)
