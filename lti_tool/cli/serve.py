@@ -8,6 +8,7 @@ import logging
 import os
 import socket
 import threading
+import time
 from typing import Any
 
 import click
@@ -20,16 +21,22 @@ log = logging.getLogger("lti_tool.serve")
 ACCESS_LOG_FORMAT = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms "%(a)s" %({x-request-id}o)s'
 
 
-def start_outbox_timer(app: Flask, every: float = 15.0) -> threading.Event:
-    """Embedded mode has no worker: retry pending outbox messages (a platform that was down) on a timer."""
+def start_outbox_timer(app: Flask, every: float = 15.0, digest_every: float = 3600.0) -> threading.Event:
+    """Embedded mode has no worker: retry pending outbox messages (a platform that was down) on a timer,
+    and, as the worker's beat does, tell assessors of waiting work every ``digest_every`` seconds."""
+    from ..services.notifications import notify_waiting_work
     from ..services.outbox import drain
 
     stop = threading.Event()
 
     def _loop() -> None:
+        next_digest = time.monotonic() + digest_every
         while not stop.wait(every):
             try:
                 with app.app_context():
+                    if time.monotonic() >= next_digest:
+                        next_digest = time.monotonic() + digest_every
+                        notify_waiting_work(app.extensions["db"])
                     drain(app.extensions["db"])
             except Exception:  # keep the timer alive whatever one round met
                 log.exception("event=outbox_timer_error")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import socket
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from email import message_from_bytes
@@ -348,3 +349,21 @@ def test_the_digest_task_runs_through_celery(mailbox_app: Flask) -> None:
     assert email.sent_at is not None  # OUTBOX_SYNC drained it at once
     beat = mailbox_app.extensions["celery"].conf.beat_schedule
     assert beat["notify-waiting-work"]["task"] == "lti_tool.tasks.notifications.notify_waiting_work"
+
+
+def test_embedded_mode_runs_the_digest_on_the_outbox_timer(mailbox_app: Flask) -> None:
+    """No worker, no beat (``lti-tool serve`` embedded): the outbox timer runs the digest too."""
+    from lti_tool.cli.serve import start_outbox_timer
+
+    db: Database = mailbox_app.extensions["db"]
+    c, learner, _, keys = _course_with_people(db)
+    scenario.complete_evidence(c, learner, keys[0])
+    stop = start_outbox_timer(mailbox_app, every=0.05, digest_every=0.2)
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not any(e.sent_at for e in _emails(db)):
+            time.sleep(0.05)
+    finally:
+        stop.set()
+    (email,) = _emails(db)
+    assert email.kind == "waiting_work" and email.transport == "mailbox"
