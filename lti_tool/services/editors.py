@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, String, cast, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
@@ -160,7 +160,13 @@ def course_editors(db: Database, context_id: int) -> CourseEditors:
         members = session.execute(
             select(Membership.roles, User)
             .join(User, User.id == Membership.user_id)
-            .where(Membership.context_id == context_id, Membership.status == "Active")
+            .where(
+                Membership.context_id == context_id,
+                Membership.status == "Active",
+                # Only teachers can be editors or candidates: a MOOC's tens of thousands of learners are
+                # left in the database (roles is a JSON list stored as text; ``teaches`` decides below).
+                or_(*(cast(Membership.roles, String).like(f'%"{role}"%') for role in (ASSESSOR, DESIGNER))),
+            )
             .order_by(User.name, User.id)
         ).all()
     listed_ids = {editor.user_id for editor, _, _ in listed}
