@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import Any, NamedTuple
 
@@ -27,6 +27,7 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    text,
 )
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement, Select
@@ -35,8 +36,6 @@ from .models import (
     AttemptDecision,
     Grant,
     Membership,
-    StackCredential,
-    StackDef,
     Submission,
     SubmissionAttempt,
     User,
@@ -224,64 +223,82 @@ def _seconds_between(session: Session, start: Any, end: Any) -> Any:
     return (func.julianday(end) - func.julianday(start)) * 86400.0
 
 
-def median_decision_seconds(
-    session: Session, context_id: int, live_version_id: int, *, since: datetime | None = None
-) -> dict[str, tuple[float, int]]:
-    """Per stack of the live map version: (median seconds from an attempt's submission to its decision,
-    decisions counted). Revocations are not decisions on submitted work and are left out. The attempt's
-    submission time is the one kept with the attempt (``submission_attempts``), or the submission's own
-    for its current attempt.
-
-    PostgreSQL: ``percentile_cont(0.5)``. SQLite has no percentile aggregate: the median is taken in SQL
-    with window functions (each stack's durations numbered in order, and the middle one or two averaged),
-    so here too no duration reaches Python."""
-    submitted = func.coalesce(
-        SubmissionAttempt.submitted_at,
-        case((Submission.attempt == AttemptDecision.attempt, Submission.submitted_at)),
+def _decision_durations(session: Session, context_id: int) -> Any:
+    """(credential, seconds from an attempt's submission to its decision) for every earned / not yet
+    decision in the course (a revocation is no decision on submitted work). The current attempt was
+    submitted at the submission's ``submitted_at``; an earlier one at the time kept with it
+    (``submission_attempts``), looked up only for those."""
+    earlier = (
+        select(SubmissionAttempt.submitted_at)
+        .where(
+            SubmissionAttempt.submission_id == AttemptDecision.submission_id,
+            SubmissionAttempt.attempt == AttemptDecision.attempt,
+        )
+        .scalar_subquery()
     )
-    seconds = _seconds_between(session, submitted, AttemptDecision.decided_at)
-    conditions = [
-        Submission.context_id == context_id,
-        AttemptDecision.decision.in_(("earned", "not_yet")),
-        StackDef.map_version_id == live_version_id,
-        submitted.is_not(None),
-    ]
-    if since is not None:
-        conditions.append(AttemptDecision.decided_at >= since)
-    joined = (
-        select(StackDef.stack_key.label("stack_key"), seconds.label("seconds"))
-        .select_from(AttemptDecision)
+    submitted = case((Submission.attempt == AttemptDecision.attempt, Submission.submitted_at), else_=earlier)
+    return (
+        select(
+            Submission.credential_key.label("credential_key"),
+            _seconds_between(session, submitted, AttemptDecision.decided_at).label("seconds"),
+        )
         .join(Submission, Submission.id == AttemptDecision.submission_id)
-        .outerjoin(
-            SubmissionAttempt,
-            and_(
-                SubmissionAttempt.submission_id == AttemptDecision.submission_id,
-                SubmissionAttempt.attempt == AttemptDecision.attempt,
-            ),
-        )
-        .join(StackCredential, StackCredential.credential_key == Submission.credential_key)
-        .join(StackDef, StackDef.id == StackCredential.stack_def_id)
-        .where(*conditions)
+        .where(Submission.context_id == context_id, AttemptDecision.decision.in_(("earned", "not_yet")))
+        # Computed once, then read by each stack's aggregate (PostgreSQL would otherwise inline it into each).
+        .cte("durations")
+        .prefix_with("MATERIALIZED", dialect="postgresql")
     )
+
+
+def median_decision_seconds(
+    session: Session, context_id: int, stacks: Sequence[StackSpec]
+) -> dict[str, tuple[float, int]]:
+    """Per stack: (median seconds from an attempt's submission to its decision, decisions counted).
+
+    PostgreSQL: one pass, ``percentile_cont(0.5)`` per stack (``FILTER`` on its credentials, so a credential
+    shared by two stacks counts in both). SQLite has no percentile aggregate: per stack, a count, then an
+    ordered scan of the durations that reads only the middle one or two (``LIMIT``/``OFFSET``). Either way
+    no list of durations reaches Python."""
+    stacks = [s for s in stacks if s.credential_keys]
+    if not stacks:
+        return {}
+    d = _decision_durations(session, context_id)
+    out: dict[str, tuple[float, int]] = {}
     if session.get_bind().dialect.name == "postgresql":
-        d = joined.subquery()
-        median = func.percentile_cont(0.5).within_group(d.c.seconds)
-        query: Select[Any] = select(d.c.stack_key, median, func.count()).group_by(d.c.stack_key)
-    else:
-        d = joined.subquery()
-        ranked = select(
-            d.c.stack_key,
-            d.c.seconds,
-            func.row_number().over(partition_by=d.c.stack_key, order_by=d.c.seconds).label("rn"),
-            func.count().over(partition_by=d.c.stack_key).label("n"),
-        ).subquery()
-        middle = ranked.c.rn.in_([(ranked.c.n + 1) / 2, (ranked.c.n + 2) / 2])
-        query = (
-            select(ranked.c.stack_key, func.avg(ranked.c.seconds), func.max(ranked.c.n))
-            .where(middle)
-            .group_by(ranked.c.stack_key)
-        )
-    return {str(k): (float(m), int(n)) for k, m, n in session.execute(query) if m is not None}
+        roomy(session)
+        columns: list[Any] = []
+        for stack in stacks:
+            mine = d.c.credential_key.in_(stack.credential_keys) & d.c.seconds.is_not(None)
+            columns += [
+                func.percentile_cont(0.5).within_group(d.c.seconds).filter(mine),
+                func.count().filter(mine),
+            ]
+        row = session.execute(select(*columns).select_from(d)).one()
+        for i, stack in enumerate(stacks):
+            median, n = row[2 * i], int(row[2 * i + 1] or 0)
+            if n:
+                out[stack.key] = (float(median), n)
+        return out
+    for stack in stacks:
+        mine = (d.c.credential_key.in_(stack.credential_keys), d.c.seconds.is_not(None))
+        n = int(session.scalar(select(func.count()).select_from(d).where(*mine)) or 0)
+        if not n:
+            continue
+        middle = session.scalars(
+            select(d.c.seconds).where(*mine).order_by(d.c.seconds).offset((n - 1) // 2).limit(2 - n % 2)
+        ).all()
+        out[stack.key] = (sum(float(v) for v in middle) / len(middle), n)
+    return out
+
+
+def roomy(session: Session) -> None:
+    """PostgreSQL, for this transaction (a no-op on SQLite): hash and sort a course's rows in memory rather
+    than in batches on disk (the default 4 MB), and skip JIT compilation, which costs more than these
+    queries take to run."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    session.execute(text("SET LOCAL work_mem = '64MB'"))
+    session.execute(text("SET LOCAL jit = off"))
 
 
 def weekly_earned(session: Session, context_id: int, keys: Sequence[str]) -> list[tuple[date, int]]:

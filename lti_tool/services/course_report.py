@@ -134,6 +134,7 @@ LARGE_COURSE = 5_000  # learners from which a report may be served up to ``max_a
 
 def _aggregates(session: Session, context_id: int, course: CourseMap, version_id: int) -> _Aggregates:
     keys = [c.id for c in course.credentials]
+    q.roomy(session)
     by_credential: dict[str, dict[str, int]] = {k: {} for k in keys}
     for key, state, n in q.credential_state_counts(session, context_id, keys):
         by_credential[key][state] = n
@@ -141,7 +142,7 @@ def _aggregates(session: Session, context_id: int, course: CourseMap, version_id
         by_credential=by_credential,
         funnel=q.stack_funnel(session, context_id, stack_specs(course)),
         grants=q.grant_totals(session, context_id, course.id),
-        medians=q.median_decision_seconds(session, context_id, version_id),
+        medians=q.median_decision_seconds(session, context_id, stack_specs(course)),
         weeks=q.weekly_earned(session, context_id, keys),
         computed_at=datetime.now(UTC),
     )
