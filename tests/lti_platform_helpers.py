@@ -6,7 +6,9 @@ Nothing of the tool is faked: the tool fetches this platform's keys over HTTP an
 
 from __future__ import annotations
 
+import html
 import json
+import re
 import threading
 import time
 import uuid
@@ -384,6 +386,20 @@ def launch(
     body = claims if claims is not None else platform.moodle_claims(answer.nonce)
     body = {**body, "nonce": answer.nonce} if "nonce" in body and body["nonce"] == "<nonce>" else body
     return client.post("/lti/launch", data={"id_token": platform.key.sign(body), "state": answer.state})
+
+
+_LANDED_SCRIPT = re.compile(r'<script src="[^"]*/lti-landed\.js" data-url="([^"]*)"')
+
+
+def landing_of(response: Any) -> str | None:
+    """Where a launch landed the user: its redirect's Location or, when it answered with the landing page
+    itself (a learner's progress page), the URL that page makes its history entry. None for neither."""
+    if response.status_code in (302, 303):
+        return str(response.headers["Location"])
+    if response.status_code == 200:
+        found = _LANDED_SCRIPT.search(response.get_data(as_text=True))
+        return html.unescape(found.group(1)) if found else None
+    return None
 
 
 def row_counts(db: Any) -> dict[str, int]:

@@ -21,14 +21,19 @@ _DOCUMENT = select(_VERSIONS.c.document).where(_VERSIONS.c.id == bindparam("vers
 
 
 def course_map_for_version(session: Session, version_id: int) -> CourseMap:
-    conn = session.connection()
-    identity = conn.execute(_IDENTITY, {"version_id": version_id}).first()
+    identity = session.connection().execute(_IDENTITY, {"version_id": version_id}).first()
     if identity is None:
         raise NotFound("unknown_map_version", f"Course map version {version_id} does not exist.")
-    key = f"{identity.course_key}:{identity.content_hash}"
+    return course_map_of(session, version_id, identity.course_key, identity.content_hash)
+
+
+def course_map_of(session: Session, version_id: int, course_key: str, content_hash: str) -> CourseMap:
+    """The version whose identity (course key, content hash) the caller read itself, in a statement it
+    needed anyway (``scope.context_course``)."""
+    key = f"{course_key}:{content_hash}"
     course = _parsed.get(key)
     if course is None:
-        document = conn.execute(_DOCUMENT, {"version_id": version_id}).scalar_one()
+        document = session.connection().execute(_DOCUMENT, {"version_id": version_id}).scalar_one()
         course = course_map_from_document(document)
         _parsed[key] = course
     return course

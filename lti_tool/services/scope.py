@@ -2,30 +2,38 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from ..db.models import Context, Course, Membership
+from ..db.models import Context, Course, CourseMapVersion, Membership
 from ..domain.definitions import CourseMap
 from .errors import CourseNotConfigured, NotFound
-from .map_versions import course_map_for_version
+from .map_versions import course_map_of
 
 # session.info key: the unit of work's transaction, and the (context, learner) pairs it locked.
 _LOCKED_LEARNERS = "locked_learners"
 
 
+# Asked by every page: the context with its course's current version and that version's identity, in one
+# statement (the parsed map itself is cached per process: map_versions).
+_CONTEXT_COURSE = (
+    select(Context, Course.current_version_id, CourseMapVersion.course_key, CourseMapVersion.content_hash)
+    .outerjoin(Course, Course.key == Context.course_key)
+    .outerjoin(CourseMapVersion, CourseMapVersion.id == Course.current_version_id)
+    .where(Context.id == bindparam("context_id"))
+)
+
+
 def context_course(session: Session, context_id: int) -> tuple[Context, CourseMap, int]:
     """The context, its course map (current version) and that version's id."""
-    context = session.get(Context, context_id)
-    if context is None:
+    row = session.execute(_CONTEXT_COURSE, {"context_id": context_id}).first()
+    if row is None:
         raise NotFound("unknown_context", "This course is not known to the tool.")
-    if context.course_key is None:
+    context, version_id, course_key, content_hash = row
+    if context.course_key is None or version_id is None:
         raise CourseNotConfigured()
-    course = session.get(Course, context.course_key)
-    if course is None or course.current_version_id is None:
-        raise CourseNotConfigured()
-    return context, course_map_for_version(session, course.current_version_id), course.current_version_id
+    return context, course_map_of(session, version_id, course_key, content_hash), version_id
 
 
 def lock_learner(session: Session, context_id: int, user_id: int) -> Membership:

@@ -86,9 +86,17 @@ def _page_level(exc: ServiceError) -> bool:
 @bp.get("/")
 @require_role(LEARNER)
 def home() -> Any:
+    return home_page()
+
+
+def home_page(landed_at: str | None = None) -> str:
+    """The learner's progress page. A launch renders it in its own answer (``lti_views.launch``), saving
+    the browser a redirect: ``landed_at`` is then this page's URL, which the page's script makes the
+    history entry, so reloading it asks for the page instead of posting the spent id_token again."""
     actor = current_actor()
     overview = learner_overview(db(), actor.context_id, actor.user_id)
-    return render_template("learner/home.html", overview=overview)
+    # The blueprint's context processor runs only for /learn/ requests; the launch is not one.
+    return render_template("learner/home.html", overview=overview, landed_at=landed_at, **_helpers())
 
 
 @bp.get("/stacks/<stack_key>")

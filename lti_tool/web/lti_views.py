@@ -26,10 +26,12 @@ from ..lti.launch import StateNotConfirmed, VerifiedLaunch
 from ..lti.login import STATE_COOKIE_PREFIX, STATE_LIFETIME, origin, start_login, storage_page_data
 from ..lti.roles import landing_role
 from ..lti.url_policy import UnsafeUrl, check_platform_url
+from ..services.errors import ServiceError
 from . import auth
 from .context import db, settings
 from .errors import error_response
 from .launch_check import STORAGE_CHECK_FIELD, storage_check, storage_check_valid
+from .learner import home_page
 
 log = logging.getLogger("lti_tool.lti")
 bp = Blueprint(
@@ -208,12 +210,26 @@ def launch():  # type: ignore[no-untyped-def]
         verified.message_type,
         role,
     )
-    response = redirect(location, 303)
+    response = _landing_page(location, cookie is not None and not query) or redirect(location, 303)
     secure = settings().session_cookie_secure
     response.delete_cookie(
         STATE_COOKIE_PREFIX + state, path="/lti/", secure=secure, samesite="None" if secure else "Lax"
     )
     return response
+
+
+def _landing_page(location: str, cookies_work: bool) -> Response | None:
+    """A learner's launch answers with the progress page itself rather than a redirect to it: one request
+    less for the user to wait for. Only where the session cookie carries on (a cookie-less session needs
+    the token in every link, which the redirect's URL starts) and when the course is set up; else None
+    and the launch redirects as the other roles' do."""
+    if not cookies_work or location != LANDING[auth.LEARNER]:
+        return None
+    try:
+        page = home_page(landed_at=location)
+    except ServiceError:  # a course not set up yet, say: the page at the landing URL explains it
+        return None
+    return Response(page)
 
 
 def _confirm_in_browser(pending: StateNotConfirmed, id_token: str, state: str):  # type: ignore[no-untyped-def]
