@@ -1,9 +1,10 @@
 """Full LTI login + launch cycles per second: our tool (gunicorn, real database) vs a minimal pylti1p3 tool.
 
 One command: ``.venv/bin/python bench/launch_throughput.py [--seconds 5] [--rounds 3] [--workers 4]
-[--threads 1] [--databases sqlite postgresql]``. By default it runs on SQLite (a temporary file) and on PostgreSQL (a
-scratch database created on ``--postgres-url``, default postgresql://postgres@127.0.0.1:5432/postgres, and
-dropped afterwards; skipped with a note when the server is unreachable).
+[--threads 1] [--databases sqlite postgresql]``. By default it runs on SQLite (a temporary file) and on
+PostgreSQL (a scratch database created on ``--postgres-url``, default
+postgresql://postgres@127.0.0.1:5432/postgres, and dropped afterwards; skipped with a note when the server
+is unreachable).
 
 Each cycle is what a user waits for, as a browser does it: POST the platform's login initiation to the tool,
 read the redirect to the platform's auth endpoint, sign the id_token as the platform would (the client is the
