@@ -125,8 +125,9 @@ class _Aggregates:
     computed_at: datetime
 
 
-# The last aggregates computed per course in this process: (fingerprint, monotonic time, aggregates).
-_cache: OrderedDict[int, tuple[tuple[Any, ...], float, _Aggregates]] = OrderedDict()
+# The last aggregates computed per (database, course) in this process: (fingerprint, monotonic time,
+# aggregates).
+_cache: OrderedDict[tuple[str, int], tuple[tuple[Any, ...], float, _Aggregates]] = OrderedDict()
 _cache_lock = threading.Lock()
 CACHED_COURSES = 64
 LARGE_COURSE = 5_000  # learners from which a report may be served up to ``max_age_seconds`` old
@@ -162,8 +163,9 @@ def course_report(db: Database, context_id: int, *, max_age_seconds: float = 0.0
         learners = q.learner_count(session, context_id)
         fingerprint = (version_id, *q.report_fingerprint(session, context_id))
         now = time.monotonic()
+        key = (db.url, context_id)
         with _cache_lock:
-            cached = _cache.get(context_id)
+            cached = _cache.get(key)
         fresh = cached is not None and (
             cached[0] == fingerprint
             or (learners >= LARGE_COURSE and cached[0][0] == version_id and now - cached[1] < max_age_seconds)
@@ -173,8 +175,8 @@ def course_report(db: Database, context_id: int, *, max_age_seconds: float = 0.0
         else:
             aggregates = _aggregates(session, context_id, course, version_id)
             with _cache_lock:
-                _cache[context_id] = (fingerprint, now, aggregates)
-                _cache.move_to_end(context_id)
+                _cache[key] = (fingerprint, now, aggregates)
+                _cache.move_to_end(key)
                 while len(_cache) > CACHED_COURSES:
                     _cache.popitem(last=False)
     return _report(course, learners, aggregates)
