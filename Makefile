@@ -42,3 +42,4 @@ bench: install
 	$(BIN)/python bench/launch_throughput.py
 	$(BIN)/python bench/office_push.py
 	$(BIN)/python bench/records_export.py
+	$(BIN)/python bench/dashboard_scale.py
