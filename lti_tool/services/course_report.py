@@ -133,7 +133,7 @@ CACHED_COURSES = 64
 LARGE_COURSE = 5_000  # learners from which a report may be served up to ``max_age_seconds`` old
 
 
-def _aggregates(session: Session, context_id: int, course: CourseMap, version_id: int) -> _Aggregates:
+def _aggregates(session: Session, context_id: int, course: CourseMap) -> _Aggregates:
     keys = [c.id for c in course.credentials]
     q.roomy(session)
     by_credential: dict[str, dict[str, int]] = {k: {} for k in keys}
@@ -173,7 +173,7 @@ def course_report(db: Database, context_id: int, *, max_age_seconds: float = 0.0
         if cached is not None and fresh:
             aggregates = cached[2]
         else:
-            aggregates = _aggregates(session, context_id, course, version_id)
+            aggregates = _aggregates(session, context_id, course)
             with _cache_lock:
                 _cache[key] = (fingerprint, now, aggregates)
                 _cache.move_to_end(key)
