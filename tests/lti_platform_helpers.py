@@ -402,6 +402,20 @@ def landing_of(response: Any) -> str | None:
     return None
 
 
+def landed_path(url: str, response: Any) -> str:
+    """The path a browser shows after following a launch to ``url`` with ``response``: a launch that answered
+    with the learner's page itself shows that page's own URL (its history entry), anything else its URL."""
+    from urllib.parse import urlsplit
+
+    path = urlsplit(url).path
+    if path != "/lti/launch":
+        return path
+    body = response.text if hasattr(response, "text") and not callable(response.text) else None
+    body = body if body is not None else response.get_data(as_text=True)
+    found = _LANDED_SCRIPT.search(body)
+    return urlsplit(html.unescape(found.group(1))).path if found else path
+
+
 def row_counts(db: Any) -> dict[str, int]:
     from sqlalchemy import func, select
 
