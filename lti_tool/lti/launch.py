@@ -2,9 +2,10 @@
 
 ``verify_launch`` runs inside the launch's one write transaction (``lti.accept.accept_launch``):
 it reads the platform and deployment, checks the signature and every claim, and consumes the state
-(``UPDATE ... WHERE used_at IS NULL RETURNING``); ``record_launch`` then inserts the nonce and upserts the
-user, context and membership in the same transaction. A refused launch raises and the transaction rolls
-back, so it writes nothing; a replay loses on the state's ``used_at`` guard or the nonces' unique key.
+(``UPDATE ... WHERE used_at IS NULL RETURNING``; on PostgreSQL in the statement that reads the platform);
+``record_launch`` then inserts the nonce and upserts the user, context and membership in the same
+transaction. A refused launch raises and the transaction rolls back, so it writes nothing; a replay loses
+on the state's ``used_at`` guard or the nonces' unique key.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 from jwt import PyJWK
@@ -22,7 +23,7 @@ from jwt.algorithms import RSAAlgorithm
 from jwt.utils import base64url_decode
 from pylti1p3.exception import LtiException
 from pylti1p3.message_validators import DeepLinkMessageValidator, ResourceMessageValidator
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, literal, select, true, update
 from sqlalchemy.orm import Session
 
 from ..db.lti_models import OidcState, UsedNonce
@@ -194,14 +195,72 @@ _CONSUME_STATE = (
 )
 
 
+# PostgreSQL: the issuer's registrations and the state's consumption in one statement, one round trip
+# instead of two. The state is then marked used before the signature is checked, which is safe: every
+# refusal (and a key fetch, KeyNotCached) rolls the launch's transaction back, so the state is only spent
+# by a launch that is accepted; a concurrent launch with the same state still waits on the row and finds
+# it used. Every registration row carries the state's columns (NULL when no unused state matched); the
+# outer join on a one-row select keeps the state's row when the issuer has no registration.
+_CONSUMED = _CONSUME_STATE.cte("consumed")
+_REGISTRATIONS = REGISTRATIONS_OF_ISSUER.subquery("registrations")
+_REGISTRATIONS_CONSUMING_STATE = select(
+    *_REGISTRATIONS.c, *(column.label("state_" + column.name) for column in _CONSUMED.c)
+).select_from(
+    select(literal(1).label("one"))
+    .subquery("one")
+    .outerjoin(_REGISTRATIONS, true())
+    .outerjoin(_CONSUMED, true())
+)
+_STATE_NAMES = tuple(column.name for column in _STATE_COLUMNS)
+
+
+class _Registration(NamedTuple):
+    id: int
+    client_id: str
+    auth_login_url: str
+    jwks_url: str
+    deployment_pk: int | None
+
+
+class _State(NamedTuple):
+    id: int
+    nonce: str
+    platform_id: int
+    deployment_id: str | None
+    target_link_uri: str
+    expires_at: datetime
+    storage: str
+    login_hint: str | None
+    lti_message_hint: str | None
+
+
+def _registrations(
+    session: Session, issuer: str, deployment_id: str, state: str, now: datetime
+) -> tuple[list[_Registration], _State | None, bool]:
+    """The issuer's active registrations (each with the claimed deployment's key if it has it), and on
+    PostgreSQL the state, consumed in the same statement: (registrations, state row, tried). ``tried`` is
+    False on SQLite, where the caller consumes the state itself once the signature verified."""
+    conn = session.connection()
+    params = {"b_issuer": issuer, "b_deployment_id": deployment_id}
+    if conn.dialect.name != "postgresql":
+        return [_Registration(*row) for row in conn.execute(REGISTRATIONS_OF_ISSUER, params)], None, False
+    rows = conn.execute(_REGISTRATIONS_CONSUMING_STATE, {**params, "b_state": state, "now": now}).all()
+    registrations = [_Registration(*row[:5]) for row in rows if row[0] is not None]
+    consumed = rows[0][5:] if rows else None
+    return registrations, (_State(*consumed) if consumed and consumed[0] is not None else None), True
+
+
 def _consume_state(session: Session, state: str, now: datetime) -> tuple[Any, bool]:
     """Mark the login's state used (single use) and return its row and whether it was used before."""
-    conn = session.connection()
-    row = conn.execute(_CONSUME_STATE, {"b_state": state, "now": now}).first()
+    row = session.connection().execute(_CONSUME_STATE, {"b_state": state, "now": now}).first()
     if row is not None:
         return row, False
+    return _state_row(session, state), True
+
+
+def _state_row(session: Session, state: str) -> Any:
     # Unknown or already consumed: only a refused launch takes this path, to name the right check.
-    return conn.execute(select(*_STATE_COLUMNS).where(_STATES.c.state == state)).first(), True
+    return session.connection().execute(select(*_STATE_COLUMNS).where(_STATES.c.state == state)).first()
 
 
 def _nonce_used(session: Session, platform_id: int, nonce: str) -> bool:
@@ -253,19 +312,10 @@ def verify_launch(
     audiences = _audiences(unverified)
     azp = unverified.get("azp")
     claimed_deployment = unverified.get(c.DEPLOYMENT_ID)
-    # One statement: the issuer's active registrations, each with the claimed deployment if it has it.
-    platforms = (
-        session.connection()
-        .execute(
-            REGISTRATIONS_OF_ISSUER,
-            {
-                "issuer": issuer,
-                "deployment_id": claimed_deployment if isinstance(claimed_deployment, str) else "",
-            },
-        )
-        .all()
-        if isinstance(issuer, str)
-        else []
+    if not isinstance(issuer, str):
+        raise _refuse("iss", "lti_iss", f"This tool is not registered with the platform {issuer!r}.")
+    platforms, consumed, consume_tried = _registrations(
+        session, issuer, claimed_deployment if isinstance(claimed_deployment, str) else "", state, now
     )
     if not platforms:
         raise _refuse("iss", "lti_iss", f"This tool is not registered with the platform {issuer!r}.")
@@ -294,7 +344,12 @@ def verify_launch(
             "iat", "lti_iat", "The launch token was issued in the future (check the platform clock)."
         )
 
-    stored, used_before = _consume_state(session, state, now)
+    if not consume_tried:
+        stored, used_before = _consume_state(session, state, now)
+    elif consumed is not None:
+        stored, used_before = consumed, False
+    else:
+        stored, used_before = _state_row(session, state), True
     if stored is None or stored.platform_id != platform_id:
         raise _refuse("state", "lti_state", "This launch does not match a login started here (state).")
     if state_cookie is not None and state_cookie != state:

@@ -79,7 +79,7 @@ def start_login(
         # One statement: the registration(s) for this issuer, each with the named deployment if it has it.
         query = REGISTRATIONS_OF_CLIENT if client_id else REGISTRATIONS_OF_ISSUER
         candidates = conn.execute(
-            query, {"issuer": issuer, "client_id": client_id, "deployment_id": deployment_id or ""}
+            query, {"b_issuer": issuer, "b_client_id": client_id, "b_deployment_id": deployment_id or ""}
         ).all()
         if len(candidates) != 1:
             raise LtiRefused(

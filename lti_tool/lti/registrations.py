@@ -22,7 +22,9 @@ from .url_policy import check_platform_url
 _PLATFORMS, _DEPLOYMENTS = Platform.__table__, Deployment.__table__
 
 # The login and the launch both ask, in one statement built once: the issuer's active registrations,
-# each with the named deployment (its primary key) when it has one. Parameters: issuer, deployment_id.
+# each with the named deployment (its primary key) when it has one. Parameters: b_issuer, b_deployment_id
+# (not named after columns: inside a statement that writes oidc_states, SQLAlchemy would take a parameter
+# named like one of its columns, deployment_id, as a value to write).
 REGISTRATIONS_OF_ISSUER = (
     select(
         _PLATFORMS.c.id,
@@ -36,14 +38,14 @@ REGISTRATIONS_OF_ISSUER = (
             _DEPLOYMENTS,
             and_(
                 _DEPLOYMENTS.c.platform_id == _PLATFORMS.c.id,
-                _DEPLOYMENTS.c.deployment_id == bindparam("deployment_id"),
+                _DEPLOYMENTS.c.deployment_id == bindparam("b_deployment_id"),
             ),
         )
     )
-    .where(_PLATFORMS.c.issuer == bindparam("issuer"), _PLATFORMS.c.active.is_(True))
+    .where(_PLATFORMS.c.issuer == bindparam("b_issuer"), _PLATFORMS.c.active.is_(True))
 )
-# The same, narrowed to one client id (parameter client_id).
-REGISTRATIONS_OF_CLIENT = REGISTRATIONS_OF_ISSUER.where(_PLATFORMS.c.client_id == bindparam("client_id"))
+# The same, narrowed to one client id (parameter b_client_id).
+REGISTRATIONS_OF_CLIENT = REGISTRATIONS_OF_ISSUER.where(_PLATFORMS.c.client_id == bindparam("b_client_id"))
 
 
 @dataclass(frozen=True)
