@@ -6,8 +6,9 @@ the nonces' unique key.
 Each write is one statement (``INSERT ... ON CONFLICT ... RETURNING``), built once per dialect: a warm
 launch is one transaction of six statements, with no SELECT-then-INSERT round trips (a teacher's launch
 reads the course's editors list too: one more; a resource-link launch records its placement, one more:
-``services.placements``). Membership.roles holds the tool's roles (learner /
-assessor / designer) the course gives now, sorted: designer for a listed editor (``services.editors``).
+``services.placements``); on PostgreSQL the nonce, user, context, membership and placement writes are one
+statement. Membership.roles holds the tool's roles (learner / assessor / designer) the course gives now,
+sorted: designer for a listed editor (``services.editors``).
 """
 
 from __future__ import annotations
@@ -34,7 +35,13 @@ from sqlalchemy.orm import Session
 from ..db.lti_models import UsedNonce
 from ..db.models import Context, Course, Membership, User
 from . import editors
-from .placements import PlacementFacts, record_placement
+from .placements import (
+    PlacementFacts,
+    placement_params,
+    placement_recorded,
+    placement_upsert_from,
+    record_placement,
+)
 
 
 class NonceReplayed(Exception):
@@ -157,12 +164,14 @@ def _build(dialect: str) -> dict[str, Executable]:
         "membership": membership,
     }
     if dialect == "postgresql":
-        built["all"] = _combined_pg(nonce, user, context)
+        built["all"] = _combined_pg(nonce, user, context, placed=False)
+        built["all_placed"] = _combined_pg(nonce, user, context, placed=True)
     return built
 
 
-def _combined_pg(nonce: Any, user: Any, context: Any) -> Executable:
-    """PostgreSQL: the four writes as one statement (data-modifying CTEs), one round trip instead of four.
+def _combined_pg(nonce: Any, user: Any, context: Any, *, placed: bool) -> Executable:
+    """PostgreSQL: the four writes as one statement (data-modifying CTEs), one round trip instead of four;
+    ``placed``: a resource-link launch's placement too (``services.placements``), a fifth.
     Every CTE runs; a replayed nonce (no id back) makes the caller raise, which rolls all of it back."""
     memberships: Any = Membership.__table__
     n, u, cx = nonce.cte("n"), user.cte("u"), context.cte("cx")
@@ -186,12 +195,15 @@ def _combined_pg(nonce: Any, user: Any, context: Any) -> Executable:
         .returning(memberships.c.id)
         .cte("m")
     )
+    p_cte = placement_upsert_from(cx.c.id).cte("p") if placed else None
     return select(
         select(n.c.id).scalar_subquery(),
         u.c.id,
         cx.c.id,
         cx.c.course_key,
         select(func.count()).select_from(m_cte).scalar_subquery(),
+        # The placement's upsert returns a row only when the placement is new or changed.
+        select(func.count()).select_from(p_cte).scalar_subquery() if p_cte is not None else literal(0),
     ).select_from(u.join(cx, true()))
 
 
@@ -221,22 +233,29 @@ def record_launch(session: Session, facts: LaunchFacts, now: datetime) -> Launch
         roles=facts.roles,
         deep_linking_instructor=facts.deep_linking_instructor,
     )
-    record = _record_rows(session, replace(facts, roles=tuple(sorted(roles))), now)
+    record, placement_changed = _record_rows(session, replace(facts, roles=tuple(sorted(roles))), now)
     if facts.placement is not None:
-        record_placement(session, record.context_pk, facts.placement, now)
+        if placement_changed is None:
+            record_placement(session, record.context_pk, facts.placement, now)
+        else:
+            placement_recorded(session, record.context_pk, facts.placement, placement_changed)
     if joins:
         editors.join_by_deep_linking(session, record.context_pk, record.user_id, now)
     return replace(record, roles=roles)
 
 
-def _record_rows(session: Session, facts: LaunchFacts, now: datetime) -> LaunchRecord:
+def _record_rows(session: Session, facts: LaunchFacts, now: datetime) -> tuple[LaunchRecord, bool | None]:
+    """The rows, and whether the placement is new or changed when they were written with it (PostgreSQL;
+    else None: the caller records the placement)."""
     # Core statements on the session's connection: no ORM unit of work for rows we never load.
     conn = session.connection()
     stmts = _statements(conn)
     if "all" in stmts:
-        nonce_id, user_id, context_pk, course_key, _members = conn.execute(
-            stmts["all"],
+        placement = facts.placement
+        nonce_id, user_id, context_pk, course_key, _members, placements_changed = conn.execute(
+            stmts["all" if placement is None else "all_placed"],
             {
+                **(placement_params(placement) if placement is not None else {}),
                 "platform_id": facts.platform_id,
                 "nonce": facts.nonce,
                 "now": now,
@@ -257,7 +276,8 @@ def _record_rows(session: Session, facts: LaunchFacts, now: datetime) -> LaunchR
         ).one()
         if nonce_id is None:
             raise NonceReplayed()
-        return LaunchRecord(int(user_id), facts.deployment_pk, int(context_pk), course_key)
+        record = LaunchRecord(int(user_id), facts.deployment_pk, int(context_pk), course_key)
+        return record, (bool(placements_changed) if placement is not None else None)
     inserted = conn.execute(
         stmts["nonce"],
         {
@@ -297,4 +317,4 @@ def _record_rows(session: Session, facts: LaunchFacts, now: datetime) -> LaunchR
         stmts["membership"],
         {"context_pk": context_pk, "user_id": user_id, "roles": sorted(facts.roles), "now": now},
     )
-    return LaunchRecord(int(user_id), facts.deployment_pk, int(context_pk), course_key)
+    return LaunchRecord(int(user_id), facts.deployment_pk, int(context_pk), course_key), None

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Executable, bindparam, or_
+from sqlalchemy import Executable, bindparam, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -38,6 +38,17 @@ class PlacementFacts:
 
 
 _STATEMENTS: dict[str, Executable] = {}
+_CHANGING = ("target_kind", "target_key", "lineitem_url", "ags_scopes", "graded")
+
+
+def _upsert(stmt: Any) -> Any:
+    """The insert's ``ON CONFLICT``: launches of an unchanged placement write nothing and return no row."""
+    table, ex = Placement.__table__, stmt.excluded
+    return stmt.on_conflict_do_update(
+        index_elements=["context_id", "resource_link_id"],
+        set_={**{name: ex[name] for name in _CHANGING}, "updated_at": ex.updated_at},
+        where=or_(*(table.c[name].is_distinct_from(ex[name]) for name in _CHANGING)),
+    ).returning(table.c.id)
 
 
 def _statement(dialect: str) -> Executable:
@@ -45,28 +56,44 @@ def _statement(dialect: str) -> Executable:
     if cached is not None:
         return cached
     insert: Any = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    table = Placement.__table__
-    stmt = insert(table).values(
+    values: dict[str, Any] = {name: bindparam("p_" + name) for name in _CHANGING}
+    stmt = insert(Placement.__table__).values(
         context_id=bindparam("context_pk"),
-        resource_link_id=bindparam("resource_link_id"),
-        target_kind=bindparam("target_kind"),
-        target_key=bindparam("target_key"),
-        lineitem_url=bindparam("lineitem_url"),
-        ags_scopes=bindparam("ags_scopes"),
-        graded=bindparam("graded"),
+        resource_link_id=bindparam("p_resource_link_id"),
         created_at=bindparam("now"),
         updated_at=bindparam("now"),
+        **values,
     )
-    ex = stmt.excluded
-    changing = ("target_kind", "target_key", "lineitem_url", "ags_scopes", "graded")
-    built: Executable = stmt.on_conflict_do_update(
-        index_elements=["context_id", "resource_link_id"],
-        set_={**{name: ex[name] for name in changing}, "updated_at": ex.updated_at},
-        # Launches of an unchanged placement write nothing and return no row.
-        where=or_(*(table.c[name].is_distinct_from(ex[name]) for name in changing)),
-    ).returning(table.c.id)
+    built: Executable = _upsert(stmt)
     _STATEMENTS[dialect] = built
     return built
+
+
+def placement_upsert_from(context_pk: Any) -> Any:
+    """PostgreSQL: the same upsert for a statement that makes the context itself (``services.launches``
+    folds it into the launch's one statement): ``context_pk`` is that statement's column of the context's
+    id. Parameters: ``placement_params``; the CTE made of it returns a row when the placement changed."""
+    columns = ["context_id", "resource_link_id", *_CHANGING, "created_at", "updated_at"]
+    table: Any = Placement.__table__
+    rows = select(
+        context_pk,
+        bindparam("p_resource_link_id", type_=table.c.resource_link_id.type),
+        *(bindparam("p_" + name, type_=table.c[name].type) for name in _CHANGING),
+        bindparam("now", type_=table.c.created_at.type),
+        bindparam("now", type_=table.c.updated_at.type),
+    )
+    return _upsert(postgresql.insert(table).from_select(columns, rows))
+
+
+def placement_params(facts: PlacementFacts) -> dict[str, Any]:
+    return {
+        "p_resource_link_id": facts.resource_link_id,
+        "p_target_kind": facts.target_kind,
+        "p_target_key": facts.target_key,
+        "p_lineitem_url": facts.lineitem_url,
+        "p_ags_scopes": facts.ags_scopes,
+        "p_graded": facts.graded,
+    }
 
 
 def record_placement(session: Session, context_pk: int, facts: PlacementFacts, now: datetime) -> bool:
@@ -74,24 +101,20 @@ def record_placement(session: Session, context_pk: int, facts: PlacementFacts, n
     conn = session.connection()
     changed = (
         conn.execute(
-            _statement(conn.dialect.name),
-            {
-                "context_pk": context_pk,
-                "resource_link_id": facts.resource_link_id,
-                "target_kind": facts.target_kind,
-                "target_key": facts.target_key,
-                "lineitem_url": facts.lineitem_url,
-                "ags_scopes": facts.ags_scopes,
-                "graded": facts.graded,
-                "now": now,
-            },
+            _statement(conn.dialect.name), {"context_pk": context_pk, "now": now, **placement_params(facts)}
         ).first()
         is not None
     )
+    placement_recorded(session, context_pk, facts, changed)
+    return changed
+
+
+def placement_recorded(session: Session, context_pk: int, facts: PlacementFacts, changed: bool) -> None:
+    """After the upsert (``changed``: new or changed): a new or changed placement that offers a column for
+    a credential or stack asks the worker to adopt that column."""
     if changed and facts.target_kind and facts.target_key and facts.lineitem_url:
         outbox.enqueue(
             session,
             TOPIC_PLACEMENT,
             {"context_id": context_pk, "kind": facts.target_kind, "key": facts.target_key},
         )
-    return changed
