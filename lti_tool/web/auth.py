@@ -169,12 +169,27 @@ def require_role(*roles: str) -> Callable[[F], F]:
 
 def url(endpoint: str, **values: Any) -> str:
     """url_for that keeps the cookie-less session token when the request came with one."""
-    token = g.get("actor_token") if request.args.get(TOKEN_PARAM) or request.form.get(TOKEN_PARAM) else None
-    if token is None and g.get("actor_token") and "actor" not in session:
-        token = g.get("actor_token")
+    token = _link_token()
     if token:
         values[TOKEN_PARAM] = token
     return url_for(endpoint, **values)
+
+
+def _link_token() -> str | None:
+    """The session token links must carry: when the request came with one, or when there is no session
+    cookie. A page builds a link per credential: the answer is kept for the request, keyed by the token
+    and the session's actor (a sign-in during the request changes both)."""
+    token = g.get("actor_token")
+    if not token:
+        return None
+    signed_in = "actor" in session
+    memo = g.get("_link_token")
+    if memo is not None and memo[0] == token and memo[1] == signed_in:
+        return cast(str | None, memo[2])
+    carried = bool(request.args.get(TOKEN_PARAM) or request.form.get(TOKEN_PARAM))
+    answer = token if carried or not signed_in else None
+    g._link_token = (token, signed_in, answer)
+    return answer
 
 
 def token_field() -> str:
