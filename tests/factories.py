@@ -22,7 +22,7 @@ from lti_tool.domain.definitions import (
     OverviewQuestion,
     ReflectionPrompt,
 )
-from lti_tool.services import assessment, evidence
+from lti_tool.services import artifacts, assessment, evidence
 from lti_tool.services.course_maps import get_course_map, load_course_maps
 from lti_tool.web.auth import ASSESSOR, DESIGNER, LEARNER, Actor
 
@@ -137,7 +137,7 @@ def complete_evidence(db: Database, learner: Actor, credential: Credential) -> N
     evidence.save_draft(db, learner.context_id, learner.user_id, credential.id, answers, reflections)
     for req in credential.requirements.artifacts:
         for i in range(req.min_count):
-            evidence.add_link_artifact(
+            artifacts.add_link_artifact(
                 db,
                 learner.context_id,
                 learner.user_id,

@@ -10,7 +10,7 @@ from lti_tool.config import REPO_ROOT
 from lti_tool.db import Database
 from lti_tool.db.models import Context, Deployment, Membership, Platform, User
 from lti_tool.domain.definitions import ArtifactInput
-from lti_tool.services import assessment, evidence
+from lti_tool.services import artifacts, assessment, evidence
 from lti_tool.services.course_maps import load_course_maps
 from lti_tool.services.map_versions import course_map_for_version
 from lti_tool.services.scope import context_course
@@ -84,7 +84,7 @@ def complete_evidence(c: Course, learner: int, credential_key: str) -> None:
     )
     for artifact in req.artifacts:
         for n in range(artifact.min_count):
-            evidence.add_link_artifact(
+            artifacts.add_link_artifact(
                 c.db,
                 c.context_id,
                 learner,

@@ -16,7 +16,7 @@ from werkzeug.wrappers import Response
 from ..domain import links, uploads
 from ..domain.ceu import ceus_for_hours
 from ..domain.evidence import ArtifactRef, field_problems, word_count
-from ..services import artifact_files, evidence
+from ..services import artifact_files, artifacts, evidence
 from ..services.errors import (
     CourseNotConfigured,
     EvidenceIncomplete,
@@ -220,7 +220,7 @@ def add_artifact(key: str) -> Any:
     link = request.form.get("url", "").strip()
     try:
         if upload is not None and upload.filename:
-            evidence.add_file_artifact(
+            artifacts.add_file_artifact(
                 db(),
                 FileStore(settings().upload_dir),
                 actor.context_id,
@@ -235,7 +235,7 @@ def add_artifact(key: str) -> Any:
                 quota_bytes=settings().learner_quota_bytes,
             )
         elif link:
-            evidence.add_link_artifact(
+            artifacts.add_link_artifact(
                 db(), actor.context_id, actor.user_id, key, requirement_id, link, label
             )
         else:
@@ -253,7 +253,7 @@ def add_artifact(key: str) -> Any:
 def remove_artifact(key: str, artifact_id: int) -> Any:
     actor = current_actor()
     try:
-        evidence.remove_artifact(
+        artifacts.remove_artifact(
             db(), actor.context_id, actor.user_id, key, artifact_id, FileStore(settings().upload_dir)
         )
     except ServiceError as exc:

@@ -13,7 +13,7 @@ from fpdf import FPDF
 from sqlalchemy import select
 
 from lti_tool.db.models import Artifact, Context, User
-from lti_tool.services import course_maps, evidence
+from lti_tool.services import artifacts, course_maps, evidence
 from lti_tool.storage import FileStore
 from tests.browser.conftest import LiveServer
 from tests.browser.test_evidence_journey import launch
@@ -52,11 +52,11 @@ def _submitted_with_files(server: LiveServer) -> tuple[int, int]:
     evidence.save_draft(db, context_id, user_id, CRED, answers, reflections)
     for req in credential.requirements.artifacts:
         for n in range(req.min_count):
-            evidence.add_link_artifact(
+            artifacts.add_link_artifact(
                 db, context_id, user_id, CRED, req.id, f"https://evidence.example/{req.id}/{n}", f"Link {n}"
             )
     for name, content, label in (("board.png", png(), "Whiteboard"), ("plan.pdf", _pdf(), "Lesson plan")):
-        evidence.add_file_artifact(
+        artifacts.add_file_artifact(
             db,
             store,
             context_id,

@@ -19,7 +19,7 @@ from lti_tool.db import Database
 from lti_tool.db.base import utcnow
 from lti_tool.db.models import Artifact, ReviewClaim, Submission, SubmissionAttempt
 from lti_tool.domain.definitions import CourseMap
-from lti_tool.services import assessment, evidence, review_queue
+from lti_tool.services import artifacts, assessment, evidence, review_queue
 from lti_tool.services.attempt_changes import artifact_changes, word_diff
 from lti_tool.storage import FileStore
 from lti_tool.web.artifact_previews import ARTIFACT_POLICY
@@ -140,13 +140,13 @@ def test_the_review_page_shows_what_changed_escaping_the_learners_text(scene: Sc
         ).all()
     gone, relabelled = links[0], links[1]
     for artifact in (gone, relabelled):
-        evidence.remove_artifact(scene.db, lena.context_id, lena.user_id, EF, artifact.id)
+        artifacts.remove_artifact(scene.db, lena.context_id, lena.user_id, EF, artifact.id)
     # the same address under another label is not a change; a new address is
     assert relabelled.url is not None
-    evidence.add_link_artifact(
+    artifacts.add_link_artifact(
         scene.db, lena.context_id, lena.user_id, EF, relabelled.requirement_id, relabelled.url, "Renamed"
     )
-    evidence.add_link_artifact(
+    artifacts.add_link_artifact(
         scene.db, lena.context_id, lena.user_id, EF, gone.requirement_id, "https://new.example/p", "New one"
     )
     evidence.submit(scene.db, lena.context_id, lena.user_id, EF)
@@ -370,7 +370,7 @@ def test_artifacts_are_served_sandboxed_and_previewed(scene: Scene) -> None:
     lena, _ = scene.learner("Lena Learner")
     factories.complete_evidence(scene.db, lena, scene.course_map.credential(EF))
     store = FileStore(Path(scene.app.extensions["settings"].upload_dir))
-    evidence.add_file_artifact(
+    artifacts.add_file_artifact(
         scene.db,
         store,
         lena.context_id,

@@ -19,7 +19,7 @@ from lti_tool import create_app
 from lti_tool.db import Database
 from lti_tool.db.models import Artifact, AuditEvent, OutboxMessage, Submission
 from lti_tool.domain.definitions import CourseMap
-from lti_tool.services import evidence
+from lti_tool.services import artifacts, evidence
 from lti_tool.services.errors import Conflict, ServiceError
 from lti_tool.web.auth import Actor
 from tests import factories
@@ -80,7 +80,7 @@ def test_concurrent_first_actions_on_a_credential_create_one_submission(pg_db: D
 
     def first_action(i: int) -> object:
         if i % 2:
-            return evidence.add_link_artifact(
+            return artifacts.add_link_artifact(
                 pg_db,
                 learner.context_id,
                 learner.user_id,

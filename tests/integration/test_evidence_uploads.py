@@ -21,7 +21,7 @@ from flask.testing import FlaskClient
 from lti_tool import create_app
 from lti_tool.db import Database
 from lti_tool.db.models import Artifact
-from lti_tool.services import evidence
+from lti_tool.services import artifacts, evidence
 from lti_tool.services.errors import Conflict, ServiceError
 from lti_tool.storage import FileStore
 from lti_tool.web.auth import Actor
@@ -182,13 +182,13 @@ def test_an_upload_refused_by_the_transaction_removes_its_file_but_not_a_shared_
     store = _store(scene)
 
     def upload(content: bytes, stream: io.BytesIO | None = None) -> evidence.SubmissionView:
-        return evidence.add_file_artifact(
+        return artifacts.add_file_artifact(
             db, store, learner.context_id, learner.user_id, CRED, "student-work",
             "work.txt", "text/plain", stream or io.BytesIO(content), 1024 * 1024,
         )  # fmt: skip
 
     def another_request_fills_the_last_slot() -> None:
-        evidence.add_link_artifact(
+        artifacts.add_link_artifact(
             db, learner.context_id, learner.user_id, CRED, "student-work", "https://docs.example/w", ""
         )
 
@@ -205,7 +205,7 @@ def test_an_upload_refused_by_the_transaction_removes_its_file_but_not_a_shared_
             upload(content, racing)
         assert refused.value.code == "too_many_artifacts"
         assert racing.before_read is None  # it was read: the refusal came from the transaction
-        evidence.remove_artifact(
+        artifacts.remove_artifact(
             db, learner.context_id, learner.user_id, CRED, scene.artifacts()[-1].id, store
         )  # the link; room for the next round
     keys = {a.storage_key for a in _rows(db) if a.storage_key}
@@ -219,7 +219,7 @@ def test_nothing_is_read_or_written_for_evidence_that_cannot_change(sqlite_scene
     factories.complete_evidence(scene.db, scene.learner, credential)
     evidence.submit(scene.db, scene.learner.context_id, scene.learner.user_id, CRED)
     with pytest.raises(Conflict) as refused:
-        evidence.add_file_artifact(
+        artifacts.add_file_artifact(
             scene.db, _store(scene), scene.learner.context_id, scene.learner.user_id, CRED, "student-work",
             "late.txt", "text/plain", Unreadable(), 1024,  # type: ignore[arg-type]
         )  # fmt: skip
@@ -267,7 +267,7 @@ def test_a_learner_has_a_storage_quota_per_course(quota_app: Flask) -> None:
     # a file that fits still goes in; then the quota is full and the next is refused before it is read
     assert scene.upload(b"c" * (1024 * 1024 - part), "fits.txt")[0] == 303
     with pytest.raises(ServiceError) as full:
-        evidence.add_file_artifact(
+        artifacts.add_file_artifact(
             scene.db, _store(scene), scene.learner.context_id, scene.learner.user_id, CRED, "student-work",
             "more.txt", "text/plain", Unreadable(), 1024 * 1024,  # type: ignore[arg-type]
             quota_bytes=1024 * 1024,

@@ -11,7 +11,7 @@ from flask import Flask
 
 from lti_tool import create_app
 from lti_tool.db import Database
-from lti_tool.services import evidence
+from lti_tool.services import artifacts, evidence
 from lti_tool.storage import FileStore
 from lti_tool.web.auth import Actor
 from tests import factories
@@ -54,7 +54,7 @@ def test_each_audience_has_its_own_pages(sqlite_app: Flask) -> None:
 
 def _upload(app: Flask, learner: Actor, content: bytes) -> int:
     store = FileStore(app.extensions["settings"].upload_dir)
-    view = evidence.add_file_artifact(
+    view = artifacts.add_file_artifact(
         app.extensions["db"], store, learner.context_id, learner.user_id, CRED, "student-work",
         "work.txt", "text/plain", io.BytesIO(content), 1024,
     )  # fmt: skip

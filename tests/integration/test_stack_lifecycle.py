@@ -11,7 +11,7 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import DBAPIError
 
 from lti_tool.db.models import AuditEvent, Grant, OutboxMessage
-from lti_tool.services import assessment, evidence, progress
+from lti_tool.services import artifacts, assessment, evidence, progress
 from lti_tool.services.course_maps import load_course_maps
 from lti_tool.services.errors import Conflict, EvidenceIncomplete, NotFound, ServiceError
 from tests import scenario
@@ -159,11 +159,11 @@ def test_artifacts_beyond_a_requirements_maximum_are_refused(db) -> None:  # typ
     credential = c.map().credential(_stack(c)[0])
     requirement = credential.requirements.artifacts[0]
     for n in range(requirement.max_count):
-        evidence.add_link_artifact(
+        artifacts.add_link_artifact(
             db, c.context_id, learner, credential.id, requirement.id, f"https://x.example/{n}", ""
         )
     with pytest.raises(ServiceError) as refused:
-        evidence.add_link_artifact(
+        artifacts.add_link_artifact(
             db, c.context_id, learner, credential.id, requirement.id, "https://x.example/n", ""
         )
     assert refused.value.code == "too_many_artifacts"
