@@ -76,6 +76,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
             provider_name=settings.provider_name,
             offices=app.extensions["offices"],
             development=settings.development,
+            badge_issuer=settings.badge_issuer,
         )
     )
     office_delivery.register()

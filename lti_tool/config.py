@@ -51,6 +51,8 @@ class Settings:
     office_pull_settle_seconds: int = 5
     # Who issues the records: named on certificates, badges (the issuer profile) and office records.
     provider_name: str = "Micro-credential Stacks"
+    # Who new badges name as issuer: "did:key" (the signing key) or "https" (the profile at /badges/issuer).
+    badge_issuer: str = "did:key"
     # E-mail notifications: off | mailbox (kept for the development platform's mailbox page) | smtp.
     notifications: str = "off"
     smtp_host: str = "localhost"
@@ -103,6 +105,7 @@ class Settings:
             outbox_lease_seconds=int(env.get("OUTBOX_LEASE_SECONDS") or "120"),
             office_pull_settle_seconds=int(env.get("OFFICE_PULL_SETTLE_SECONDS") or "5"),
             provider_name=(env.get("PROVIDER_NAME") or "Micro-credential Stacks").strip(),
+            badge_issuer=_badge_issuer(env.get("BADGE_ISSUER")),
             # The mailbox is the default only where DEV_PLATFORM is set on (``make run``), not merely implied.
             notifications=_notifications_mode(
                 env.get("NOTIFICATIONS"), _bool(env.get("DEV_PLATFORM"), False)
@@ -125,6 +128,14 @@ def _notifications_mode(value: str | None, dev_platform: bool) -> str:
     mode = (value or ("mailbox" if dev_platform else "off")).strip().lower()
     if mode not in {"off", "mailbox", "smtp"}:
         raise ValueError(f"NOTIFICATIONS must be off, mailbox or smtp, not {value!r}")
+    return mode
+
+
+def _badge_issuer(value: str | None) -> str:
+    """did:key (the default) | https."""
+    mode = (value or "did:key").strip().lower()
+    if mode not in {"did:key", "https"}:
+        raise ValueError(f"BADGE_ISSUER must be did:key or https, not {value!r}")
     return mode
 
 

@@ -11,6 +11,9 @@ from types import MappingProxyType
 from ..domain.licensure import OfficeProfile
 
 DEFAULT_PROVIDER = "Micro-credential Stacks"
+DID_KEY_ISSUER = "did:key"
+HTTPS_ISSUER = "https"
+BADGE_ISSUERS = (DID_KEY_ISSUER, HTTPS_ISSUER)
 
 
 @dataclass(frozen=True)
@@ -19,6 +22,8 @@ class RecordsSettings:
     provider_name: str = DEFAULT_PROVIDER
     offices: Mapping[str, OfficeProfile] = field(default_factory=lambda: MappingProxyType({}))
     development: bool = False
+    # Who new badges name as issuer: the signing key's did:key, or the profile served at /badges/issuer.
+    badge_issuer: str = DID_KEY_ISSUER
 
     def record_url(self, public_id: str) -> str:
         return f"{self.base_url}/records/{public_id}"
