@@ -2,17 +2,21 @@
 award's signed ``OpenBadgeCredential`` (made on first request and kept), the issuer, and the Bitstring Status
 List that says which badges are revoked.
 
-The issuer is the signing key's ``did:key`` (self-describing: any verifier resolves it offline). A badge's
-index in the status list is its award's row id, so no index is ever allocated twice."""
+The issuer of a new badge is the signing key's ``did:key`` (self-describing: any verifier resolves it
+offline), or with ``BADGE_ISSUER=https`` the profile served at ``/badges/issuer``, a controller document that
+lists every key (retired ones too). A badge keeps the issuer it was signed with; both kinds of lists and the
+profile are served whatever the setting, so switching it affects new badges only. A badge's index in the
+status list is its award's row id, so no index is ever allocated twice."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
@@ -20,11 +24,11 @@ from ..db import Database
 from ..db.base import utcnow
 from ..db.models import User
 from ..db.records_models import Award, BadgeKey
-from ..records.ob3 import credentials, did_key, signing, status_list
+from ..records.ob3 import credentials, did_key, https_issuer, signing, status_list
 from . import audit
 from .errors import NotFound
 from .records import CREDENTIAL
-from .records_settings import current
+from .records_settings import HTTPS_ISSUER, current
 
 LIST_SIZE = status_list.MIN_BITS
 Json = dict[str, object]
@@ -92,11 +96,26 @@ def keys(db: Database) -> list[KeyView]:
         return [_key_view(r) for r in session.scalars(select(BadgeKey).order_by(BadgeKey.id))]
 
 
-def _issuer(row: BadgeKey) -> credentials.Issuer:
+def _https() -> bool:
+    return current().badge_issuer == HTTPS_ISSUER
+
+
+def issuer_id() -> str:
+    """The https issuer's id: the URL its profile (and controller document) is served at."""
+    return f"{current().base_url}/badges/issuer"
+
+
+def _issuer(row: BadgeKey | None) -> credentials.Issuer:
+    """The https issuer, or (``row`` given) the did:key issuer of that key."""
     settings = current()
-    return credentials.Issuer(
-        id=did_key.did_key(_private(row).public_key()), name=settings.provider_name, url=settings.base_url
-    )
+    identifier = issuer_id() if row is None else "did:key:" + row.public_multibase
+    return credentials.Issuer(id=identifier, name=settings.provider_name, url=settings.base_url)
+
+
+def _verification_method(row: BadgeKey, https: bool) -> str:
+    if https:
+        return https_issuer.verification_method(issuer_id(), row.public_multibase)
+    return did_key.verification_method(_private(row).public_key())
 
 
 def badge_url(public_id: str) -> str:
@@ -104,8 +123,13 @@ def badge_url(public_id: str) -> str:
 
 
 def status_list_url(key_id: int, number: int) -> str:
-    """Each signing key has its own status lists: a verifier wants the list's issuer to be the badge's."""
+    """Each did:key has its own status lists: a verifier wants the list's issuer to be the badge's."""
     return f"{current().base_url}/badges/status/{key_id}/{number}"
+
+
+def issuer_status_list_url(number: int) -> str:
+    """The https issuer has one set of lists, whichever key signed the badge."""
+    return f"{current().base_url}/badges/status/issuer/{number}"
 
 
 def _recipient(session: Session, award: Award) -> tuple[credentials.Recipient, str]:
@@ -154,23 +178,24 @@ def badge(db: Database, public_id: str) -> dict[str, object]:
             raise NotFound("unknown_record", "No badge has this id.")
         if award.badge is not None:
             return dict(award.badge)
-        key = _signing_key(session)
+        key, https = _signing_key(session), _https()
         recipient, salt = _recipient(session, award)
+        number = award.id // LIST_SIZE
         unsigned = credentials.open_badge_credential(
             credential_id=badge_url(award.public_id),
-            issuer=_issuer(key),
+            issuer=_issuer(None if https else key),
             recipient=recipient,
             achievement=_achievement(award),
             valid_from=_stamp(award.issued_at),
             status=credentials.StatusEntry(
-                list_credential=status_list_url(key.id, award.id // LIST_SIZE), index=award.id % LIST_SIZE
+                list_credential=issuer_status_list_url(number) if https else status_list_url(key.id, number),
+                index=award.id % LIST_SIZE,
             ),
         )
-        private = _private(key)
         signed = signing.sign(
             unsigned,
-            private,
-            verification_method=did_key.verification_method(private.public_key()),
+            _private(key),
+            verification_method=_verification_method(key, https),
             created=_stamp(utcnow()),
         )
         award.badge, award.badge_key_id = signed, key.id
@@ -178,11 +203,15 @@ def badge(db: Database, public_id: str) -> dict[str, object]:
         return dict(signed)
 
 
+def _check_number(number: int) -> None:
+    if number < 0 or number > 2**31 // LIST_SIZE:
+        raise NotFound("unknown_status_list", "No such status list.")
+
+
 def status_list_credential(db: Database, key_id: int, number: int) -> dict[str, object]:
     """List ``number`` of key ``key_id`` (awards ``number * LIST_SIZE`` onwards whose badge that key
     signed), signed now by that key (retired or not), with every revoked award's bit set."""
-    if number < 0 or number > 2**31 // LIST_SIZE:
-        raise NotFound("unknown_status_list", "No such status list.")
+    _check_number(number)
     with db.read() as session:
         key = session.get(BadgeKey, key_id)
         if key is None:
@@ -211,3 +240,69 @@ def status_list_credential(db: Database, key_id: int, number: int) -> dict[str, 
             created=_stamp(utcnow()),
         )
     )
+
+
+def issuer_status_list_credential(db: Database, number: int) -> dict[str, object]:
+    """List ``number`` of the https issuer (awards ``number * LIST_SIZE`` onwards), signed now by the
+    current key, with every revoked award's bit set. Only https badges point at it, whichever key signed
+    them; a did:key badge's bit set here too says nothing to anyone."""
+    _check_number(number)
+    with db.read() as session:
+        key = _current_key(session)
+        low = number * LIST_SIZE
+        revoked = session.scalars(
+            select(Award.id).where(Award.id >= low, Award.id < low + LIST_SIZE, Award.revoked_at.is_not(None))
+        )
+        unsigned = status_list.status_list_credential(
+            credential_id=issuer_status_list_url(number),
+            issuer=issuer_id(),
+            valid_from=_stamp(utcnow()),
+            revoked=[i - low for i in revoked],
+        )
+    return dict(
+        signing.sign(
+            unsigned,
+            _private(key),
+            verification_method=_verification_method(key, https=True),
+            created=_stamp(utcnow()),
+        )
+    )
+
+
+def _current_key(session: Session) -> BadgeKey:
+    row = session.scalar(
+        select(BadgeKey).where(BadgeKey.retired_at.is_(None)).order_by(BadgeKey.id.desc()).limit(1)
+    )
+    if row is None:
+        # No key yet means no badge yet, so no badge points at this list.
+        raise NotFound("unknown_status_list", "No such status list.")
+    return row
+
+
+def issuer_profile(db: Database) -> dict[str, object]:
+    """The https issuer's OB ``Profile``, also the controller document of every key badges were ever
+    signed with (retired ones too, so their badges and lists keep verifying)."""
+    with db.read() as session:
+        multibases = list(session.scalars(select(BadgeKey.public_multibase).order_by(BadgeKey.id)))
+    return https_issuer.profile_document(_issuer(None), multibases)
+
+
+def resolve_key(db: Database) -> Callable[[str], Ed25519PublicKey]:
+    """A ``resolve_public_key`` for ``signing.verify`` over our badges and lists: a did:key from the
+    identifier, an https issuer's method from the keys in the database (those its profile lists)."""
+    issuer = issuer_id()
+
+    def listed(multibase: str) -> bool:
+        with db.read() as session:
+            return (
+                session.scalar(select(BadgeKey.id).where(BadgeKey.public_multibase == multibase)) is not None
+            )
+
+    from_database = https_issuer.resolver(issuer, listed)
+
+    def resolve(method: str) -> Ed25519PublicKey:
+        if method.startswith(did_key.DID_KEY_PREFIX):
+            return did_key.resolve_did_key(method)
+        return from_database(method)
+
+    return resolve

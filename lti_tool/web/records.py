@@ -159,9 +159,25 @@ def badge(public_id: str) -> Any:
     return _public_json(document, f"badge-{public_id.upper()}.json")
 
 
-@bp.get("/badges/status/<id:key_id>/<id:number>")
+@bp.get("/badges/issuer")
+def badge_issuer() -> Any:
+    """The https issuer's Open Badges profile, also the controller document of every badge key."""
+    return _public_json(badges.issuer_profile(db()))
+
+
+@bp.get("/badges/status/issuer/<int(max=16384):number>")
+def issuer_status_list(number: int) -> Any:
+    """The https issuer's Bitstring Status List (one for all its keys)."""
+    try:
+        return _public_json(badges.issuer_status_list_credential(db(), number))
+    except ServiceError as exc:
+        return error_response(exc.status, exc.code, exc.message)
+
+
+@bp.get("/badges/status/<id:key_id>/<int(max=16384):number>")
 def status_list(key_id: int, number: int) -> Any:
-    """The Bitstring Status List a badge's ``credentialStatus`` points to."""
+    """The Bitstring Status List a badge's ``credentialStatus`` points to. Lists are numbered from 0 (an
+    ``<id:...>`` would refuse the first); 16384 lists of 131,072 cover every award id."""
     try:
         return _public_json(badges.status_list_credential(db(), key_id, number))
     except ServiceError as exc:
