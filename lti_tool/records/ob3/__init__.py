@@ -12,6 +12,9 @@ Public functions (the records services call these):
 * ``did_key.did_key(public_key)``, ``did_key.verification_method(public_key)``,
   ``did_key.resolve_did_key(did_or_method)`` (a ``resolve_public_key`` for ``verify``),
   ``did_key.public_key_multibase(public_key)``.
+* ``https_issuer.profile_document(issuer, public_key_multibases)`` (an https issuer's Profile that is also
+  its keys' controller document), ``https_issuer.verification_method(issuer_id, multibase)``,
+  ``https_issuer.resolver(issuer_id, is_listed)`` (a ``resolve_public_key`` for ``verify``).
 * ``status_list.status_list_credential(credential_id=, issuer=, valid_from=, revoked=)`` -> unsigned
   ``BitstringStatusListCredential``; ``status_list.encode_list``, ``decode_list``, ``is_set``,
   ``revoked_in(credential)``; ``MIN_BITS`` indexes per list.
