@@ -23,7 +23,7 @@ def list_keys() -> None:
         click.echo("No key yet: one is made when the first badge is signed.")
     for row in rows:
         status = "active" if row.retired_at is None else f"retired {row.retired_at:%Y-%m-%d %H:%M}"
-        click.echo(f"{row.id}\t{status}\t{row.did}")
+        click.echo(f"{row.id}\t{status}\t{row.method}")
 
 
 @badges_group.command("rotate-key")
@@ -31,4 +31,4 @@ def list_keys() -> None:
 def rotate_key() -> None:
     """Sign new badges with a new key (badges already issued keep theirs and still verify)."""
     row = badges.rotate_key(current_app.extensions["db"])
-    click.echo(f"New signing key {row.id}: {row.did}")
+    click.echo(f"New signing key {row.id}: {row.method}")

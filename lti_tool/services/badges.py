@@ -40,6 +40,8 @@ class KeyView:
     did: str
     created_at: datetime
     retired_at: datetime | None
+    # What new badges name as their verification method: the did:key's, or the https issuer's.
+    method: str = ""
 
 
 def _stamp(moment: datetime) -> str:
@@ -88,7 +90,9 @@ def rotate_key(db: Database) -> KeyView:
 
 
 def _key_view(row: BadgeKey) -> KeyView:
-    return KeyView(row.id, "did:key:" + row.public_multibase, row.created_at, row.retired_at)
+    did = "did:key:" + row.public_multibase
+    method = _verification_method(row, _https())
+    return KeyView(row.id, did, row.created_at, row.retired_at, method)
 
 
 def keys(db: Database) -> list[KeyView]:
