@@ -8,6 +8,7 @@ one the course follows now are ignored, so a course moved to another map starts 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -53,17 +54,26 @@ def _recorded(session: Session, context: Context, user_id: int) -> dict[str, int
     return {str(stack_key): int(version_id) for stack_key, version_id in rows}
 
 
-def learner_course(session: Session, context_id: int, user_id: int) -> LearnerCourse:
-    """The course as this learner is judged by it."""
-    context, live, live_id = context_course(session, context_id)
-    recorded = _recorded(session, context, user_id)
+def started_under(
+    live_id: int, recorded: Mapping[str, int], version: Callable[[int], CourseMap]
+) -> dict[str, CourseMap]:
+    """Stack id -> the older version (``version(id)`` gives it) the learner started it under and is judged
+    by; stacks recorded under the live version, or missing from their recorded version, follow the live."""
     started: dict[str, CourseMap] = {}
     for stack_key, version_id in recorded.items():
         if version_id == live_id:
             continue
-        then = course_map_for_version(session, version_id)
+        then = version(version_id)
         if any(s.id == stack_key for s in then.stacks):
             started[stack_key] = then
+    return started
+
+
+def learner_course(session: Session, context_id: int, user_id: int) -> LearnerCourse:
+    """The course as this learner is judged by it."""
+    context, live, live_id = context_course(session, context_id)
+    recorded = _recorded(session, context, user_id)
+    started = started_under(live_id, recorded, lambda version_id: course_map_for_version(session, version_id))
     versions = {s.id: recorded[s.id] if s.id in started else live_id for s in live.stacks}
     return LearnerCourse(
         context, live, live_id, as_started(live, started), versions, started, frozenset(recorded)

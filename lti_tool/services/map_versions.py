@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.orm import Session
 
 from ..db.models import CourseMapVersion
@@ -27,13 +27,18 @@ def course_map_for_version(session: Session, version_id: int) -> CourseMap:
     return course_map_of(session, version_id, identity.course_key, identity.content_hash)
 
 
-def course_map_of(session: Session, version_id: int, course_key: str, content_hash: str) -> CourseMap:
+def course_map_of(
+    source: Session | Connection, version_id: int, course_key: str, content_hash: str
+) -> CourseMap:
     """The version whose identity (course key, content hash) the caller read itself, in a statement it
-    needed anyway (``scope.context_course``)."""
+    needed anyway (``scope.context_course``, ``db.learner_standing``). A document not parsed yet is read
+    on ``source``: in a snapshot of its own if that is an autocommit connection, which is safe, since a
+    version never changes."""
     key = f"{course_key}:{content_hash}"
     course = _parsed.get(key)
     if course is None:
-        document = session.connection().execute(_DOCUMENT, {"version_id": version_id}).scalar_one()
+        conn = source.connection() if isinstance(source, Session) else source
+        document = conn.execute(_DOCUMENT, {"version_id": version_id}).scalar_one()
         course = course_map_from_document(document)
         _parsed[key] = course
     return course

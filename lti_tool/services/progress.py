@@ -7,18 +7,21 @@ from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 
 from ..db import Database, report_queries
-from ..db.models import Context, Course, Grant, Submission
+from ..db.learner_standing import learner_standing
+from ..db.models import Context, Course
 from ..domain.completion import progress
 from ..domain.definitions import CourseMap, Credential, Stack
+from ..domain.learner_map import as_started
 from ..domain.submissions import SubmissionState
 from . import audit
 from .course_report import CourseReport, course_report, learner_list
-from .errors import Conflict, NotFound
+from .errors import Conflict, CourseNotConfigured, NotFound
 from .grants import GrantView
-from .learner_maps import learner_course
+from .learner_maps import started_under
+from .map_versions import course_map_of
 
 LEARNER = "learner"  # Membership.roles holds the tool's roles, from launches and the roster alike
 
@@ -53,39 +56,40 @@ class LearnerOverview:
     total_hours: Decimal
 
 
-def _grant_view(g: Grant) -> GrantView:
-    return GrantView(
-        g.id, g.kind, g.target_key, g.title, g.contact_hours, g.ceus, g.map_version_id, g.granted_at
-    )
-
-
 def learner_overview(db: Database, context_id: int, user_id: int) -> LearnerOverview:
-    with db.read() as session:
-        # Each stack the learner started is judged by the map version they started it under.
-        learner = learner_course(session, context_id, user_id)
-        context, course = learner.context, learner.course
-        # Evidence belongs to a credential id in this course (a map sharing the id sees it too, as the
-        # evidence pages do); grants belong to the map they were granted under: after the designer changes
-        # the map they stay recorded, and count for that map, not for the one the course follows now.
-        subs = {
-            s.credential_key: s
-            for s in session.scalars(
-                select(Submission).where(Submission.context_id == context_id, Submission.user_id == user_id)
-            )
-        }
-        grants = list(
-            session.scalars(
-                select(Grant).where(
-                    Grant.context_id == context_id,
-                    Grant.user_id == user_id,
-                    Grant.course_key == context.course_key,
-                    Grant.revoked_at.is_(None),
-                )
-            )
+    """What the learner's progress page shows. Its reads are one statement (``db.learner_standing``), run
+    without a transaction around it (one statement is one snapshot): on PostgreSQL one round trip, which
+    a launch that answers with this page waits for too."""
+    with db.read_one_statement() as conn:
+        standing = learner_standing(conn, context_id, user_id)
+        if standing is None:
+            raise NotFound("unknown_context", "This course is not known to the tool.")
+        if standing.course_key is None or standing.live is None:
+            raise CourseNotConfigured()
+        live_ref = standing.live
+        live = course_map_of(conn, live_ref.version_id, live_ref.course_key, live_ref.content_hash)
+        # Each stack the learner started is judged by the map version they started it under
+        # (services.learner_maps, as the evidence pages do).
+        refs = {ref.version_id: ref for ref in standing.recorded.values()}
+        started = started_under(
+            live_ref.version_id,
+            {stack_key: ref.version_id for stack_key, ref in standing.recorded.items()},
+            lambda v: course_map_of(conn, v, refs[v].course_key, refs[v].content_hash),
         )
+    course = as_started(live, started)
+    # Evidence belongs to a credential id in this course (a map sharing the id sees it too, as the evidence
+    # pages do); grants belong to the map they were granted under: after the designer changes the map they
+    # stay recorded, and count for that map, not for the one the course follows now.
+    subs = standing.submissions
+    grants = [
+        GrantView(
+            g.id, g.kind, g.target_key, g.title, g.contact_hours, g.ceus, g.map_version_id, g.granted_at
+        )
+        for g in standing.grants
+    ]
     earned = {k for k, s in subs.items() if s.state == SubmissionState.EARNED.value}
-    stack_grants = {g.target_key: _grant_view(g) for g in grants if g.kind == "stack"}
-    award = next((_grant_view(g) for g in grants if g.kind == "course_award"), None)
+    stack_grants = {g.target_key: g for g in grants if g.kind == "stack"}
+    award = next((g for g in grants if g.kind == "course_award"), None)
     stacks = []
     for stack in course.stacks:
         done, needed = progress(stack, earned)

@@ -1,0 +1,192 @@
+"""A learner's standing in one course, as their progress page needs it, in ONE statement: the course the
+context follows (its live map version), the map versions recorded for the stacks they started, their
+submissions and their live grants (``services.progress.learner_overview``).
+
+One statement, not one per table: it is one snapshot on its own (PostgreSQL and SQLite alike), so it needs
+no transaction around it, and on PostgreSQL it is one round trip where a transaction of four reads was six
+(``Database.read_one_statement``). The four parts are a ``UNION ALL`` of rows tagged by ``kind``, each
+part filling the columns it has (typed NULLs elsewhere, so that both dialects give the values the ORM
+would: ``Decimal`` with the column's scale, aware UTC datetimes).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, and_, bindparam, cast, literal_column, null, select, union_all
+from sqlalchemy.types import String
+
+from .models import Context, Course, CourseMapVersion, Grant, LearnerStackVersion, Submission
+
+
+@dataclass(frozen=True)
+class VersionRef:
+    """A course map version by id, with the identity its parsed map is cached under (map_versions)."""
+
+    version_id: int
+    course_key: str
+    content_hash: str
+
+
+@dataclass(frozen=True)
+class SubmissionRow:
+    state: str
+    attempt: int
+
+
+@dataclass(frozen=True)
+class GrantRow:
+    id: int
+    kind: str
+    target_key: str
+    title: str
+    contact_hours: Decimal
+    ceus: Decimal
+    map_version_id: int
+    granted_at: datetime
+
+
+@dataclass(frozen=True)
+class LearnerStanding:
+    course_key: str | None  # the course map the context follows; None: not bound yet
+    live: VersionRef | None  # that course's current version; None: none loaded
+    recorded: dict[str, VersionRef]  # stack key -> the version recorded when the learner started it
+    submissions: dict[str, SubmissionRow]  # credential key -> the learner's submission
+    grants: list[GrantRow]  # live (unrevoked) grants under the course map the context follows
+
+
+_CX, _CO, _V = Context.__table__, Course.__table__, CourseMapVersion.__table__
+_LSV, _S, _G = LearnerStackVersion.__table__, Submission.__table__, Grant.__table__
+
+
+def _kind(name: str) -> Any:
+    return literal_column(f"'{name}'", String).label("kind")
+
+
+def _none(column: Any, label: str) -> Any:
+    return cast(null(), column.type).label(label)
+
+
+def _statement() -> Any:
+    context_id: Any = bindparam("context_id")
+    user_id: Any = bindparam("user_id")
+    # Columns: kind, key, state, title, version_id, number, version_course, content_hash, hours, ceus, at.
+    # The first part's column types are the result's (SQLAlchemy processes values by them): its NULLs
+    # carry the grant columns' own types.
+    context = (
+        select(
+            _kind("context"),
+            _CX.c.course_key.label("key"),
+            _none(_S.c.state, "state"),
+            _none(_G.c.title, "title"),
+            _CO.c.current_version_id.label("version_id"),
+            _none(_G.c.id, "number"),
+            _V.c.course_key.label("version_course"),
+            _V.c.content_hash.label("content_hash"),
+            _none(_G.c.contact_hours, "hours"),
+            _none(_G.c.ceus, "ceus"),
+            _none(_G.c.granted_at, "at"),
+        )
+        .select_from(
+            _CX.outerjoin(_CO, _CO.c.key == _CX.c.course_key).outerjoin(
+                _V, _V.c.id == _CO.c.current_version_id
+            )
+        )
+        .where(_CX.c.id == context_id)
+    )
+    # Stacks started under the course map the context follows now (a course moved to another map starts
+    # afresh: learner_maps).
+    stacks = (
+        select(
+            _kind("stack"),
+            _LSV.c.stack_key,
+            null(),
+            null(),
+            _LSV.c.map_version_id,
+            null(),
+            _V.c.course_key,
+            _V.c.content_hash,
+            null(),
+            null(),
+            null(),
+        )
+        .select_from(
+            _LSV.join(_CX, and_(_CX.c.id == _LSV.c.context_id, _CX.c.course_key == _LSV.c.course_key)).join(
+                _V, _V.c.id == _LSV.c.map_version_id
+            )
+        )
+        .where(_LSV.c.context_id == context_id, _LSV.c.user_id == user_id)
+    )
+    submissions = select(
+        _kind("submission"),
+        _S.c.credential_key,
+        _S.c.state,
+        null(),
+        null(),
+        _S.c.attempt,
+        null(),
+        null(),
+        null(),
+        null(),
+        null(),
+    ).where(_S.c.context_id == context_id, _S.c.user_id == user_id)
+    # Grants count for the map they were granted under: only those of the map the context follows now.
+    grants = (
+        select(
+            _kind("grant"),
+            _G.c.target_key,
+            _G.c.kind,
+            _G.c.title,
+            _G.c.map_version_id,
+            _G.c.id,
+            null(),
+            null(),
+            _G.c.contact_hours,
+            _G.c.ceus,
+            _G.c.granted_at,
+        )
+        .select_from(_G.join(_CX, and_(_CX.c.id == _G.c.context_id, _CX.c.course_key == _G.c.course_key)))
+        .where(_G.c.context_id == context_id, _G.c.user_id == user_id, _G.c.revoked_at.is_(None))
+    )
+    return union_all(context, stacks, submissions, grants)
+
+
+_STANDING = _statement()
+
+
+def learner_standing(conn: Connection, context_id: int, user_id: int) -> LearnerStanding | None:
+    """The learner's standing in the context; None when there is no such context."""
+    found = False
+    course_key: str | None = None
+    live: VersionRef | None = None
+    recorded: dict[str, VersionRef] = {}
+    submissions: dict[str, SubmissionRow] = {}
+    grants: list[GrantRow] = []
+    for row in conn.execute(_STANDING, {"context_id": context_id, "user_id": user_id}):
+        if row.kind == "context":
+            found, course_key = True, row.key
+            if row.version_id is not None:
+                live = VersionRef(int(row.version_id), row.version_course, row.content_hash)
+        elif row.kind == "stack":
+            recorded[row.key] = VersionRef(int(row.version_id), row.version_course, row.content_hash)
+        elif row.kind == "submission":
+            submissions[row.key] = SubmissionRow(row.state, int(row.number))
+        else:
+            grants.append(
+                GrantRow(
+                    int(row.number),
+                    row.state,
+                    row.key,
+                    row.title,
+                    row.hours,
+                    row.ceus,
+                    int(row.version_id),
+                    row.at,
+                )
+            )
+    if not found:
+        return None
+    return LearnerStanding(course_key, live, recorded, submissions, grants)
