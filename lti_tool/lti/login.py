@@ -9,9 +9,25 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-from sqlalchemy import Connection, delete, insert
+from sqlalchemy import (
+    Boolean,
+    Connection,
+    Executable,
+    String,
+    and_,
+    any_,
+    bindparam,
+    delete,
+    false,
+    func,
+    insert,
+    or_,
+    select,
+)
+from sqlalchemy.dialects import postgresql
 
 from ..db import Database
 from ..db.base import utcnow
@@ -28,6 +44,59 @@ MAX_HINT_LENGTH = 4096
 
 # Built once: building statements per request cost more than running them.
 _INSERT_STATE = insert(OidcState.__table__)
+_STATE_COLUMNS = (
+    "state",
+    "nonce",
+    "deployment_id",
+    "target_link_uri",
+    "storage",
+    "login_hint",
+    "lti_message_hint",
+    "created_at",
+    "expires_at",
+)
+# Authorization endpoints this process has checked against the URL policy and found usable, by development
+# mode (the check is a pure function of the URL and the mode). Bounded: registrations are few.
+_APPROVED: dict[bool, set[str]] = {True: set(), False: set()}
+_APPROVED_MAX = 1000
+
+
+def _check_and_store(query: Executable) -> Executable:
+    """PostgreSQL: the registrations query and the state's insert as ONE statement (one round trip, where
+    two were). The insert happens only when every check the login makes would pass: exactly one
+    registration, the named deployment known, and an authorization endpoint that already passed the URL
+    policy in this process (b_approved). Else nothing is written and the caller checks the returned
+    candidates as before, storing the state itself after the checks (the first login to a registration in
+    a process: its endpoint is checked, then approved). Columns: the query's, then ``stored`` (0 or 1)."""
+    table: Any = OidcState.__table__
+    candidates = query.cte("c")  # type: ignore[attr-defined]
+    # s_-prefixed: b_deployment_id is the registrations query's own parameter.
+    params = [bindparam("s_" + name, type_=table.c[name].type) for name in _STATE_COLUMNS]
+    # Every check the login makes, in SQL, with the URL policy's verdict cached per endpoint.
+    allowed = and_(
+        select(func.count()).select_from(candidates).scalar_subquery() == 1,
+        candidates.c.auth_login_url == any_(bindparam("b_approved", type_=postgresql.ARRAY(String))),
+        or_(
+            bindparam("b_needs_deployment", type_=Boolean) == false(),
+            candidates.c.deployment_pk.is_not(None),
+        ),
+    )
+    stored = (
+        postgresql.insert(table)
+        .from_select(
+            ["platform_id", *_STATE_COLUMNS],
+            select(candidates.c.id, *params).where(allowed),
+        )
+        .returning(table.c.id)
+        .cte("stored")
+    )
+    return select(*candidates.c, select(func.count()).select_from(stored).scalar_subquery().label("stored"))
+
+
+_CHECK_AND_STORE = {
+    REGISTRATIONS_OF_CLIENT: _check_and_store(REGISTRATIONS_OF_CLIENT),
+    REGISTRATIONS_OF_ISSUER: _check_and_store(REGISTRATIONS_OF_ISSUER),
+}
 
 
 @dataclass(frozen=True)
@@ -74,13 +143,38 @@ def start_login(
     # A state lost to a database crash only means the user opens the tool again: no need to wait for
     # the WAL flush. (The launch that consumes it commits durably.)
     # The platform check and the state's insert need no transaction around them (the launch re-checks the
-    # platform); on PostgreSQL they are two autocommitted statements, two round trips.
+    # platform); on PostgreSQL they are one autocommitted statement once the registration's endpoint has
+    # passed the URL policy in this process (``_check_and_store``), else two.
+    state_row = {
+        "state": state,
+        "nonce": nonce,
+        "deployment_id": deployment_id,
+        "target_link_uri": target_link_uri,
+        "storage": "platform" if storage_target else "cookie",
+        "login_hint": login_hint,
+        "lti_message_hint": params.get("lti_message_hint") or None,
+        "created_at": now,
+        "expires_at": now + STATE_LIFETIME,
+    }
     with db.disposable_writes() as conn:
         # One statement: the registration(s) for this issuer, each with the named deployment if it has it.
         query = REGISTRATIONS_OF_CLIENT if client_id else REGISTRATIONS_OF_ISSUER
-        candidates = conn.execute(
-            query, {"b_issuer": issuer, "b_client_id": client_id, "b_deployment_id": deployment_id or ""}
-        ).all()
+        keys = {"b_issuer": issuer, "b_client_id": client_id, "b_deployment_id": deployment_id or ""}
+        stored = False
+        if conn.dialect.name == "postgresql":
+            rows = conn.execute(
+                _CHECK_AND_STORE[query],
+                {
+                    **keys,
+                    **{"s_" + name: value for name, value in state_row.items()},
+                    "b_approved": sorted(_APPROVED[development]),
+                    "b_needs_deployment": deployment_id is not None,
+                },
+            ).all()
+            candidates = [row[:-1] for row in rows]
+            stored = any(row.stored for row in rows)
+        else:
+            candidates = list(conn.execute(query, keys).all())
         if len(candidates) != 1:
             raise LtiRefused(
                 "iss",
@@ -104,21 +198,12 @@ def start_login(
                 "lti_unknown_deployment",
                 f"Deployment {deployment_id} of {issuer} is not registered with this tool.",
             )
-        conn.execute(
-            _INSERT_STATE,
-            {
-                "state": state,
-                "nonce": nonce,
-                "platform_id": platform_id,
-                "deployment_id": deployment_id,
-                "target_link_uri": target_link_uri,
-                "storage": "platform" if storage_target else "cookie",
-                "login_hint": login_hint,
-                "lti_message_hint": params.get("lti_message_hint") or None,
-                "created_at": now,
-                "expires_at": now + STATE_LIFETIME,
-            },
-        )
+        if not stored:
+            conn.execute(_INSERT_STATE, {**state_row, "platform_id": platform_id})
+            approved = _APPROVED[development]
+            if len(approved) >= _APPROVED_MAX:
+                approved.clear()
+            approved.add(auth_login_url)
         if random.random() < PURGE_PROBABILITY:
             _purge(conn)
     auth_params = {
