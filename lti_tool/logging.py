@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-import uuid
+import secrets
 
 from flask import Flask, g, has_request_context, request
 
@@ -33,7 +33,7 @@ def configure_logging(level: int = logging.INFO) -> None:
 def install_request_id(app: Flask) -> None:
     @app.before_request
     def _assign_request_id() -> None:
-        g.request_id = request.headers.get("X-Request-Id") or uuid.uuid4().hex[:16]
+        g.request_id = request.headers.get("X-Request-Id") or secrets.token_hex(8)
 
     @app.after_request
     def _echo_request_id(response):  # type: ignore[no-untyped-def]

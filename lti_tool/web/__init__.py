@@ -24,6 +24,7 @@ def register_blueprints(app: Flask) -> None:
         url=auth.url,
         token_field=lambda: Markup(auth.token_field()),
         current_actor=auth.current_actor_or_none,
+        static_url=auth.static_url,
         stack_rule=describe_rule,  # one wording of a stack's rule for learner, designer and assessor pages
     )
     app.register_blueprint(health_bp)

@@ -77,14 +77,22 @@ class Actor:
 
 
 def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="lti-tool-actor")
+    # A pure function of the secret key (the serializer keeps no state between calls): each app keeps
+    # the one it made, rebuilt if the key changes.
+    key = current_app.config["SECRET_KEY"]
+    made: tuple[Any, URLSafeTimedSerializer] | None = current_app.extensions.get("actor_serializer")
+    if made is None or made[0] != key:
+        made = (key, URLSafeTimedSerializer(key, salt="lti-tool-actor"))
+        current_app.extensions["actor_serializer"] = made
+    return made[1]
 
 
 def sign_in(actor: Actor) -> str:
     """Start a session for a verified launch; returns the URL token for cookie-less iframes."""
     session.clear()
-    session["actor"] = actor.to_dict()
-    token = _serializer().dumps(actor.to_dict())
+    data = actor.to_dict()
+    session["actor"] = data
+    token = _serializer().dumps(data)
     g.actor = actor
     g.actor_token = token
     return token
@@ -170,11 +178,35 @@ def require_role(*roles: str) -> Callable[[F], F]:
 
 def url(endpoint: str, **values: Any) -> str:
     """url_for that keeps the cookie-less session token when the request came with one."""
-    built = _built(endpoint, values)
-    token = _link_token()
+    links = _links()
+    built = _built(endpoint, values, links)
+    token = _link_token(links)
     if not token:
         return built
     return built + ("&" if "?" in built else "?") + urlencode({TOKEN_PARAM: token})
+
+
+class _Links:
+    """What every link of one request shares: the app's built URLs, the request's script root, and the
+    request's own ``g`` and session objects, held directly: each access through Flask's context proxies
+    costs a context-variable lookup, and a page builds ~20 links."""
+
+    __slots__ = ("built", "root", "g", "session", "memo")
+
+    def __init__(self) -> None:
+        self.built: dict[tuple[Any, ...], str] = current_app.extensions.setdefault("built_urls", {})
+        self.root = request.script_root
+        self.g = g._get_current_object()  # type: ignore[attr-defined]
+        self.session = session._get_current_object()  # type: ignore[attr-defined]
+        # (token, signed in, answer) of _link_token, for this request.
+        self.memo: tuple[str, bool, str | None] | None = None
+
+
+def _links() -> _Links:
+    links: _Links | None = g.get("_links")
+    if links is None:
+        links = g._links = _Links()
+    return links
 
 
 # url_for costs ~30 us a call and a page makes ~20 of them, mostly the same ones for every learner (a
@@ -183,12 +215,13 @@ def url(endpoint: str, **values: Any) -> str:
 _BUILT_MAX = 20_000
 
 
-def _built(endpoint: str, values: dict[str, Any]) -> str:
-    if any(k.startswith("_") for k in values):  # _external, _scheme ...: depend on the request's host
-        return url_for(endpoint, **values)
-    built: dict[tuple[Any, ...], str] = current_app.extensions.setdefault("built_urls", {})
+def _built(endpoint: str, values: dict[str, Any], links: _Links) -> str:
+    for name in values:
+        if name.startswith("_"):  # _external, _scheme ...: depend on the request's host
+            return url_for(endpoint, **values)
+    built = links.built
     try:
-        key = (request.script_root, endpoint, tuple(sorted(values.items())))
+        key = (links.root, endpoint, tuple(sorted(values.items())))
         found = built.get(key)
     except TypeError:  # an unhashable value: build it each time
         return url_for(endpoint, **values)
@@ -199,21 +232,27 @@ def _built(endpoint: str, values: dict[str, Any]) -> str:
     return found
 
 
-def _link_token() -> str | None:
+def _link_token(links: _Links) -> str | None:
     """The session token links must carry: when the request came with one, or when there is no session
     cookie. A page builds a link per credential: the answer is kept for the request, keyed by the token
     and the session's actor (a sign-in during the request changes both)."""
-    token = g.get("actor_token")
+    token = links.g.get("actor_token")
     if not token:
         return None
-    signed_in = "actor" in session
-    memo = g.get("_link_token")
+    signed_in = "actor" in links.session
+    memo = links.memo
     if memo is not None and memo[0] == token and memo[1] == signed_in:
-        return cast(str | None, memo[2])
+        return memo[2]
     carried = bool(request.args.get(TOKEN_PARAM) or request.form.get(TOKEN_PARAM))
     answer = token if carried or not signed_in else None
-    g._link_token = (token, signed_in, answer)
+    links.memo = (token, signed_in, answer)
     return answer
+
+
+def static_url(filename: str) -> str:
+    """A static file's URL (as ``url_for('static', filename=...)``; never with the session token), kept
+    as ``url`` keeps the others: every page's head links the same few files."""
+    return _built("static", {"filename": filename}, _links())
 
 
 def token_field() -> str:
