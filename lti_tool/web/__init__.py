@@ -18,13 +18,14 @@ def register_blueprints(app: Flask) -> None:
     from markupsafe import Markup
 
     from ..domain.completion import describe_rule
-    from . import auth
+    from . import auth, fragments
 
     app.jinja_env.globals.update(
         url=auth.url,
         token_field=lambda: Markup(auth.token_field()),
         current_actor=auth.current_actor_or_none,
         static_url=auth.static_url,
+        state_badge_html=fragments.state_badge,
         stack_rule=describe_rule,  # one wording of a stack's rule for learner, designer and assessor pages
     )
     app.register_blueprint(health_bp)
