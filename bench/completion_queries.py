@@ -33,14 +33,14 @@ from sqlalchemy import create_engine, select, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from seeding import bench_deployment  # noqa: E402
+
 from lti_tool.db import Database  # noqa: E402
 from lti_tool.db.migrate import upgrade  # noqa: E402
 from lti_tool.db.models import (  # noqa: E402
     Context,
-    Deployment,
     Grant,
     LearnerStackVersion,
-    Platform,
     Submission,
 )
 from lti_tool.domain.grants import GrantKind, due_grants  # noqa: E402
@@ -60,24 +60,13 @@ def psycopg(url: str) -> str:
 def seed(db: Database, learners: int) -> tuple[int, int]:
     loaded = load_course_maps(db, [MAP_DIR])[0]
     with db.transaction() as session:
-        platform = Platform(
-            issuer="https://bench.example",
-            client_id="bench",
-            auth_login_url="https://bench.example/a",
-            auth_token_url="https://bench.example/t",
-            jwks_url="https://bench.example/j",
-        )
-        session.add(platform)
-        session.flush()
-        deployment = Deployment(platform_id=platform.id, deployment_id="1")
-        session.add(deployment)
-        session.flush()
+        deployment = bench_deployment(session)
         context = Context(
             deployment_id=deployment.id, context_id="bench", title="Bench", course_key=loaded.course_key
         )
         session.add(context)
         session.flush()
-        ids = (platform.id, context.id)
+        ids = (deployment.platform_id, context.id)
     course = None
     with db.read() as session:
         course = course_map_for_version(session, loaded.version_id)

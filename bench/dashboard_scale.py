@@ -41,10 +41,12 @@ from sqlalchemy import create_engine, text
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from seeding import bench_deployment  # noqa: E402
+
 from lti_tool import create_app  # noqa: E402
 from lti_tool.db import Database  # noqa: E402
 from lti_tool.db.migrate import upgrade  # noqa: E402
-from lti_tool.db.models import Context, Deployment, Membership, Platform, User  # noqa: E402
+from lti_tool.db.models import Context, Membership, User  # noqa: E402
 from lti_tool.services import course_report  # noqa: E402
 from lti_tool.services.course_maps import load_course_maps  # noqa: E402
 from lti_tool.services.map_versions import course_map_for_version  # noqa: E402
@@ -258,19 +260,8 @@ def seed(url: str, sizes: list[int]) -> dict[str, Any]:
     db = Database(url)
     loaded = load_course_maps(db, [MAP_DIR])[0]
     with db.transaction() as session:
-        platform = Platform(
-            issuer="https://bench.example",
-            client_id="bench",
-            auth_login_url="https://bench.example/a",
-            auth_token_url="https://bench.example/t",
-            jwks_url="https://bench.example/j",
-        )
-        session.add(platform)
-        session.flush()
-        deployment = Deployment(platform_id=platform.id, deployment_id="1")
-        session.add(deployment)
-        session.flush()
-        ids = platform.id, deployment.id
+        deployment = bench_deployment(session)
+        ids = deployment.platform_id, deployment.id
     courses = {}
     for n in sizes:
         courses[n] = seed_course(db, loaded.version_id, loaded.course_key, *ids, f"c{n}", n)

@@ -38,9 +38,11 @@ from sqlalchemy import create_engine, insert, select, text
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from seeding import bench_deployment  # noqa: E402
+
 from lti_tool.db import Database  # noqa: E402
 from lti_tool.db.migrate import upgrade  # noqa: E402
-from lti_tool.db.models import Context, CourseMapVersion, Deployment, Platform, User  # noqa: E402
+from lti_tool.db.models import Context, CourseMapVersion, User  # noqa: E402
 from lti_tool.db.records_models import Award, EducatorProfile, OfficeDelivery  # noqa: E402
 from lti_tool.domain.licensure import (  # noqa: E402
     CeBrokerIds,
@@ -95,25 +97,15 @@ def seed(db: Database, rows: int) -> None:
     """One course, 1,000 educators, ``rows`` awards and as many issued events for the office."""
     course_key = load_course_maps(db, [MAP_DIR])[0].course_key
     with db.transaction() as session:
-        platform = Platform(
-            issuer="https://bench.example",
-            client_id="bench",
-            auth_login_url="https://bench.example/a",
-            auth_token_url="https://bench.example/t",
-            jwks_url="https://bench.example/j",
-        )
-        session.add(platform)
-        session.flush()
-        deployment = Deployment(platform_id=platform.id, deployment_id="1")
-        session.add(deployment)
-        session.flush()
+        deployment = bench_deployment(session)
         context = Context(
             deployment_id=deployment.id, context_id="bench", title="Bench", course_key=course_key
         )
         session.add(context)
         session.flush()
         version_id = session.scalars(select(CourseMapVersion.id)).first()
-        users = [User(platform_id=platform.id, sub=f"u{i}", name=f"u{i}", email="") for i in range(1000)]
+        platform_id = deployment.platform_id
+        users = [User(platform_id=platform_id, sub=f"u{i}", name=f"u{i}", email="") for i in range(1000)]
         session.add_all(users)
         session.flush()
         user_ids = [u.id for u in users]
