@@ -12,7 +12,7 @@ from ..config import Settings
 from ..db import Database
 from ..db.base import utcnow
 from ..lti import invites, keys, registrations
-from ..lti.url_policy import UnsafeUrl
+from ..url_policy import UnsafeUrl
 
 
 def _db() -> Database:

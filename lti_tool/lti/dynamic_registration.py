@@ -10,13 +10,13 @@ from typing import Any
 import requests
 
 from ..db import Database
+from ..url_policy import UnsafeUrl, check_platform_url, check_public_host, same_host
 from . import claims as c
 from .canvas import DESCRIPTION, TITLE
 from .errors import LtiRefused
 from .invites import claim_invite, complete_invite, release_invite
 from .login import origin
 from .registrations import PlatformInfo, save_platform
-from .url_policy import UnsafeUrl, check_platform_url, check_public_host, same_host
 
 log = logging.getLogger("lti_tool.lti")
 

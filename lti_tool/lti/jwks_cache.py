@@ -24,8 +24,8 @@ from sqlalchemy.exc import IntegrityError
 from ..db import Database
 from ..db.base import utcnow
 from ..db.lti_models import PlatformKeySet
+from ..url_policy import check_platform_url
 from .errors import LtiRefused
-from .url_policy import check_platform_url
 
 log = logging.getLogger("lti_tool.lti")
 

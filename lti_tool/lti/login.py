@@ -32,9 +32,9 @@ from sqlalchemy.dialects import postgresql
 from ..db import Database
 from ..db.base import utcnow
 from ..db.lti_models import DeepLinkResponse, OidcState, UsedNonce
+from ..url_policy import UnsafeUrl, check_platform_url
 from .errors import LtiRefused
 from .registrations import REGISTRATIONS_OF_CLIENT, REGISTRATIONS_OF_ISSUER
-from .url_policy import UnsafeUrl, check_platform_url
 
 STATE_LIFETIME = timedelta(minutes=10)
 STATE_COOKIE_PREFIX = "lti1p3-state-"

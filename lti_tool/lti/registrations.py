@@ -16,8 +16,8 @@ from sqlalchemy import and_, bindparam, select
 
 from ..db import Database
 from ..db.models import Deployment, Platform
+from ..url_policy import check_platform_url
 from . import keys
-from .url_policy import check_platform_url
 
 _PLATFORMS, _DEPLOYMENTS = Platform.__table__, Deployment.__table__
 

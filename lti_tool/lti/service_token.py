@@ -33,8 +33,8 @@ from ..db.base import utcnow
 from ..db.lti_service_models import AccessToken
 from ..db.models import Platform
 from ..services.outbox import RetryLater
+from ..url_policy import UnsafeUrl, check_platform_url
 from .keys import active_signing_key
-from .url_policy import UnsafeUrl, check_platform_url
 
 log = logging.getLogger("lti_tool.lti.services")
 

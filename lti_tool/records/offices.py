@@ -25,10 +25,10 @@ from ..domain.licensure import (
     RuleKind,
     rule_problems,
 )
-from ..lti.url_policy import UnsafeUrl, check_platform_url
 from ..maps.errors import CourseMapInvalid, MapError
 from ..maps.schema import errors_against
 from ..maps.source import SourceFile, display_name, read_yaml
+from ..url_policy import UnsafeUrl, check_platform_url
 
 # Data that operators read and edit, so it lives beside the package (like course_maps/), not inside it.
 SCHEMA_FILE = Path(__file__).resolve().parents[2] / "licensure_offices" / "schema" / "office.schema.json"

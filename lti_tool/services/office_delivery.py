@@ -29,8 +29,8 @@ from sqlalchemy.orm import Session
 from ..db import Database
 from ..db.base import utcnow
 from ..db.records_models import OfficeConsent, OfficeDelivery
-from ..lti.url_policy import UnsafeUrl, check_platform_url, check_public_host
 from ..records.push_signature import sign
+from ..url_policy import UnsafeUrl, check_platform_url, check_public_host
 from . import audit, outbox
 from .records import PUSH_TOPIC
 from .records_settings import current

@@ -36,11 +36,11 @@ from ..lti.deep_linking_session import (
     current_deep_link,
     forget,
 )
-from ..lti.url_policy import UnsafeUrl, check_platform_url
 from ..services import course_binding
 from ..services.errors import Conflict, ServiceError
 from ..services.gradebook import CREDENTIAL, STACK
 from ..services.progress import bind_course
+from ..url_policy import UnsafeUrl, check_platform_url
 from .auth import DESIGNER, Actor, current_actor, require_role, url
 from .context import db, settings
 

@@ -25,8 +25,8 @@ from ..lti.jwks_cache import PlatformKeyCache
 from ..lti.launch import StateNotConfirmed, VerifiedLaunch
 from ..lti.login import STATE_COOKIE_PREFIX, STATE_LIFETIME, origin, start_login, storage_page_data
 from ..lti.roles import landing_role
-from ..lti.url_policy import UnsafeUrl, check_platform_url
 from ..services.errors import ServiceError
+from ..url_policy import UnsafeUrl, check_platform_url
 from . import auth
 from .context import db, settings
 from .errors import error_response

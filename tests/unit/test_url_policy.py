@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from lti_tool.lti.url_policy import UnsafeUrl, check_platform_url, check_public_host, same_host
+from lti_tool.url_policy import UnsafeUrl, check_platform_url, check_public_host, same_host
 
 
 @pytest.mark.parametrize(
