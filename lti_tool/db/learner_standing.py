@@ -39,6 +39,8 @@ class SubmissionRow:
 
 @dataclass(frozen=True)
 class GrantRow:
+    """A live grant as the learner pages show it."""
+
     id: int
     kind: str
     target_key: str

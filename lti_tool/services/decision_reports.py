@@ -9,12 +9,12 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from ..db import Database
+from ..db.learner_standing import GrantRow
 from ..db.models import AttemptDecision, Grant
 from ..domain.rubric import Decision
 from ..domain.submissions import SubmissionState
 from . import assessment
 from .errors import NotFound
-from .grants import GrantView
 from .review_feedback import reviews_of
 from .reviews import ReviewResult
 
@@ -24,7 +24,7 @@ class DecisionReport:
     result: ReviewResult
     learner_name: str
     credential_title: str
-    grants: list[GrantView]
+    grants: list[GrantRow]
 
 
 def decision_report(
@@ -51,7 +51,7 @@ def decision_report(
             raise NotFound("not_decided", "This submission has no decision yet.")
         ids = sorted(set(grant_ids))
         grants = [
-            GrantView(
+            GrantRow(
                 g.id,
                 g.kind,
                 g.target_key,

@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import datetime
-from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..db import Database
 from ..db.base import utcnow
 from ..db.insert_once import insert_live_once
 from ..db.models import Grant, Submission
@@ -18,18 +14,6 @@ from ..domain.definitions import CourseMap
 from ..domain.grants import DueGrant, GrantKind, due_grants
 from ..domain.submissions import SubmissionState
 from . import audit, records
-
-
-@dataclass(frozen=True)
-class GrantView:
-    id: int
-    kind: str
-    target_key: str
-    title: str
-    contact_hours: Decimal
-    ceus: Decimal
-    map_version_id: int
-    granted_at: datetime
 
 
 def earned_credentials(session: Session, context_id: int, user_id: int) -> set[str]:
@@ -102,17 +86,3 @@ def grant_due(
         session, context_id=context_id, user_id=user_id, course=course, created=created
     )
     return created
-
-
-def grants_for(db: Database, context_id: int, user_id: int) -> list[GrantView]:
-    with db.read() as session:
-        return [
-            GrantView(
-                g.id, g.kind, g.target_key, g.title, g.contact_hours, g.ceus, g.map_version_id, g.granted_at
-            )
-            for g in session.scalars(
-                select(Grant)
-                .where(Grant.context_id == context_id, Grant.user_id == user_id, Grant.revoked_at.is_(None))
-                .order_by(Grant.id)
-            )
-        ]

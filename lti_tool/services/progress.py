@@ -10,7 +10,7 @@ from decimal import Decimal
 from sqlalchemy import update
 
 from ..db import Database, report_queries
-from ..db.learner_standing import learner_standing
+from ..db.learner_standing import GrantRow, learner_standing
 from ..db.models import Context, Course
 from ..domain.completion import progress
 from ..domain.definitions import CourseMap, Credential, Stack
@@ -19,7 +19,6 @@ from ..domain.submissions import SubmissionState
 from . import audit
 from .course_report import CourseReport, course_report, learner_list
 from .errors import Conflict, CourseNotConfigured, NotFound
-from .grants import GrantView
 from .learner_maps import started_under
 from .map_versions import course_map_of
 
@@ -40,7 +39,7 @@ class StackProgress:
     credentials: list[CredentialStatus]
     earned: int
     needed: int
-    grant: GrantView | None
+    grant: GrantRow | None
 
     @property
     def complete(self) -> bool:
@@ -51,7 +50,7 @@ class StackProgress:
 class LearnerOverview:
     course: CourseMap
     stacks: list[StackProgress]
-    award: GrantView | None
+    award: GrantRow | None
     total_ceus: Decimal
     total_hours: Decimal
 
@@ -81,12 +80,7 @@ def learner_overview(db: Database, context_id: int, user_id: int) -> LearnerOver
     # pages do); grants belong to the map they were granted under: after the designer changes the map they
     # stay recorded, and count for that map, not for the one the course follows now.
     subs = standing.submissions
-    grants = [
-        GrantView(
-            g.id, g.kind, g.target_key, g.title, g.contact_hours, g.ceus, g.map_version_id, g.granted_at
-        )
-        for g in standing.grants
-    ]
+    grants = standing.grants
     earned = {k for k, s in subs.items() if s.state == SubmissionState.EARNED.value}
     stack_grants = {g.target_key: g for g in grants if g.kind == "stack"}
     award = next((g for g in grants if g.kind == "course_award"), None)

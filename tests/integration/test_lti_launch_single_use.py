@@ -6,34 +6,21 @@ checked: a refusal must roll that back, so the genuine launch that follows still
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
 from lti_tool.db.lti_models import OidcState
-from tests.lti_platform_helpers import LoginAnswer, PlatformKey, TestPlatform, login, lti_app, row_counts
+from tests.lti_platform_helpers import LoginAnswer, PlatformKey, TestPlatform, login, row_counts
 
 Forge = Callable[[TestPlatform, LoginAnswer], dict[str, str]]
 
 
-@pytest.fixture(scope="module")
-def platform() -> Iterator[TestPlatform]:
-    p = TestPlatform()
-    try:
-        yield p
-    finally:
-        p.close()
-
-
 @pytest.fixture
-def app(database_url: str, tmp_path: Path, platform: TestPlatform) -> Iterator[Any]:
-    application = lti_app(database_url, tmp_path)
-    platform.register(application.extensions["db"])
-    yield application
-    application.extensions["db"].dispose()
+def app(registered_app: Any) -> Any:
+    return registered_app
 
 
 def _state_used(app: Any, state: str) -> bool:

@@ -6,8 +6,6 @@ and an endpoint edited to an unsafe one is checked (and refused) afresh."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,24 +14,12 @@ from sqlalchemy import event, func, select, update
 from lti_tool.db.lti_models import OidcState
 from lti_tool.db.models import Platform
 from lti_tool.lti.registrations import save_platform
-from tests.lti_platform_helpers import TestPlatform, login, lti_app
-
-
-@pytest.fixture(scope="module")
-def platform() -> Iterator[TestPlatform]:
-    p = TestPlatform()
-    try:
-        yield p
-    finally:
-        p.close()
+from tests.lti_platform_helpers import TestPlatform, login
 
 
 @pytest.fixture
-def app(database_url: str, tmp_path: Path, platform: TestPlatform) -> Iterator[Any]:
-    application = lti_app(database_url, tmp_path)
-    platform.register(application.extensions["db"])
-    yield application
-    application.extensions["db"].dispose()
+def app(registered_app: Any) -> Any:
+    return registered_app
 
 
 def _states(app: Any) -> list[OidcState]:
