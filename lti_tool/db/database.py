@@ -225,6 +225,17 @@ class Database:
                 conn = conn.execution_options(isolation_level="AUTOCOMMIT")
             yield conn
 
+    @contextmanager
+    def one_write_statement(self) -> Iterator[Connection]:
+        """PostgreSQL only: a connection for exactly ONE statement that writes, run in autocommit: the
+        statement is its own transaction, all or nothing, committed durably (``engine``), with no BEGIN and
+        COMMIT round trips around it. Several statements here would each commit alone: use
+        ``transaction()`` for those."""
+        if self.dialect != "postgresql":
+            raise RuntimeError("one_write_statement is for PostgreSQL; use transaction()")
+        with self.engine.connect() as conn:
+            yield conn.execution_options(isolation_level="AUTOCOMMIT")
+
     def dispose(self) -> None:
         if self.checkpointer is not None:
             self.checkpointer.stop()

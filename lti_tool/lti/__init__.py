@@ -5,7 +5,8 @@ Public surface used by the rest of the tool:
 - ``keys.active_signing_key(db) -> (kid, private_key_pem)``, ``keys.public_jwks(db)``, ``keys.rotate(db)``
 - ``registrations``: platforms and deployments in the database, and ``DbToolConf`` (pylti1p3's
   ``ToolConfAbstract`` backed by our tables, for pylti1p3's service connector)
-- ``login.start_login(...)`` and ``launch.verify_launch(...)``: the OIDC login and the checked launch
+- ``login.start_login(...)`` and ``accept.accept_launch(...)``: the OIDC login and the checked, recorded
+  launch (``launch.verify_launch`` in a transaction; on PostgreSQL first ``launch_statement``: one statement)
 - ``deep_linking_session.current_deep_link()``: the verified deep-linking settings of this session
 - ``dynamic_registration.register(...)`` and ``canvas.developer_key_config(...)``
 - ``roles.map_roles(lti_roles)``

@@ -82,7 +82,6 @@ class VerifiedLaunch:
     client_id: str
     deployment_id: str
     deployment_pk: int
-    state_id: int
     nonce: str
     nonce_expires_at: datetime
     message_type: str
@@ -214,7 +213,7 @@ _REGISTRATIONS_CONSUMING_STATE = select(
 _STATE_NAMES = tuple(column.name for column in _STATE_COLUMNS)
 
 
-class _Registration(NamedTuple):
+class Registration(NamedTuple):
     id: int
     client_id: str
     auth_login_url: str
@@ -236,16 +235,16 @@ class _State(NamedTuple):
 
 def _registrations(
     session: Session, issuer: str, deployment_id: str, state: str, now: datetime
-) -> tuple[list[_Registration], _State | None, bool]:
+) -> tuple[list[Registration], _State | None, bool]:
     """The issuer's active registrations (each with the claimed deployment's key if it has it), and on
     PostgreSQL the state, consumed in the same statement: (registrations, state row, tried). ``tried`` is
     False on SQLite, where the caller consumes the state itself once the signature verified."""
     conn = session.connection()
     params = {"b_issuer": issuer, "b_deployment_id": deployment_id}
     if conn.dialect.name != "postgresql":
-        return [_Registration(*row) for row in conn.execute(REGISTRATIONS_OF_ISSUER, params)], None, False
+        return [Registration(*row) for row in conn.execute(REGISTRATIONS_OF_ISSUER, params)], None, False
     rows = conn.execute(_REGISTRATIONS_CONSUMING_STATE, {**params, "b_state": state, "now": now}).all()
-    registrations = [_Registration(*row[:5]) for row in rows if row[0] is not None]
+    registrations = [Registration(*row[:5]) for row in rows if row[0] is not None]
     consumed = rows[0][5:] if rows else None
     return registrations, (_State(*consumed) if consumed and consumed[0] is not None else None), True
 
@@ -271,6 +270,121 @@ def _nonce_used(session: Session, platform_id: int, nonce: str) -> bool:
     return found.first() is not None
 
 
+@dataclass(frozen=True)
+class LaunchToken:
+    """An id_token read but not trusted yet: its parts, and what picks the registration to check it with."""
+
+    jws: _Jws
+    kid: str
+    issuer: str
+    audiences: list[str]
+    azp: Any
+    claimed_deployment: Any
+
+
+def read_token(id_token: str, state: str) -> LaunchToken:
+    """The checks that need nothing but the request: a readable RS256 JWS naming its key and issuer."""
+    if not id_token:
+        raise _refuse("id_token", "lti_missing_id_token", "The launch carries no id_token.")
+    if not state:
+        raise _refuse("state", "lti_state", "The launch carries no state.")
+    try:
+        token = _parse_jws(id_token)
+    except ValueError as exc:
+        raise _refuse("signature", "lti_malformed_token", "The launch token is not a readable JWT.") from exc
+    header, unverified = token.header, token.payload
+    if header.get("alg") != "RS256":
+        raise _refuse(
+            "alg", "lti_alg", f"Launch tokens must be signed with RS256, not {header.get('alg')!r}."
+        )
+    kid = header.get("kid")
+    if not isinstance(kid, str) or not kid:
+        raise _refuse("signature", "lti_missing_kid", "The launch token names no signing key (kid).")
+    issuer = unverified.get("iss")
+    if not isinstance(issuer, str):
+        raise _refuse("iss", "lti_iss", f"This tool is not registered with the platform {issuer!r}.")
+    return LaunchToken(
+        token, kid, issuer, _audiences(unverified), unverified.get("azp"), unverified.get(c.DEPLOYMENT_ID)
+    )
+
+
+def registration_for(token: LaunchToken, platforms: list[Registration]) -> Registration:
+    """The registration the token is addressed to, among the issuer's: aud must contain our client id;
+    with several audiences, azp must name us (OIDC Core 3.1.3.7)."""
+    if not platforms:
+        raise _refuse("iss", "lti_iss", f"This tool is not registered with the platform {token.issuer!r}.")
+    audiences, azp = token.audiences, token.azp
+    if len(audiences) > 1 and (not isinstance(azp, str) or azp not in audiences):
+        raise _refuse("azp", "lti_azp", "The token has several audiences and no azp naming this tool.")
+    if azp is not None and (not isinstance(azp, str) or azp not in audiences):
+        raise _refuse("azp", "lti_azp", "The token's azp is not one of its audiences.")
+    wanted = azp if isinstance(azp, str) else (audiences[0] if audiences else None)
+    platform = next((p for p in platforms if p.client_id == wanted), None)
+    if platform is None:
+        raise _refuse("aud", "lti_aud", "The launch token is not addressed to this tool's client id (aud).")
+    return platform
+
+
+def verified_claims(token: LaunchToken, key: PyJWK, now: datetime) -> dict[str, Any]:
+    """The token's claims once its signature verifies and it is within its times."""
+    # The token was parsed once; here its signature is checked over the exact bytes received, with PyJWT's
+    # RS256 implementation (the same check jwt.decode makes, without parsing the token again).
+    jws = token.jws
+    if not _RS256.verify(jws.signing_input, key.key, jws.signature):
+        raise _refuse("signature", "lti_signature", "The launch token's signature does not verify.")
+    verified = jws.payload
+    if _timestamp(verified, "exp") + LEEWAY < now:
+        raise _refuse("exp", "lti_exp", "The launch token has expired; open the tool again from your course.")
+    if _timestamp(verified, "iat") - LEEWAY > now:
+        raise _refuse(
+            "iat", "lti_iat", "The launch token was issued in the future (check the platform clock)."
+        )
+    return verified
+
+
+def registered_deployment(verified: dict[str, Any], token: LaunchToken, deployment_pk: int | None) -> str:
+    deployment_id = verified.get(c.DEPLOYMENT_ID)
+    if (
+        not isinstance(deployment_id, str)
+        or deployment_id != token.claimed_deployment
+        or deployment_pk is None
+    ):
+        raise _refuse("deployment_id", "lti_deployment", f"Deployment {deployment_id!r} is not registered.")
+    return deployment_id
+
+
+def message_type_of(verified: dict[str, Any]) -> str:
+    message_type = verified.get(c.MESSAGE_TYPE)
+    if message_type not in c.MESSAGE_TYPES:
+        raise _refuse("message_type", "lti_message_type", f"Message type {message_type!r} is not supported.")
+    if verified.get(c.VERSION) != "1.3.0":
+        raise _refuse("version", "lti_version", "Only LTI version 1.3.0 launches are supported.")
+    return str(message_type)
+
+
+def course_roles(
+    verified: dict[str, Any], message_type: str, *, admins_are_designers: bool
+) -> frozenset[str]:
+    """The tool's roles the launch gives, once the message has every claim its type needs and a course."""
+    lti_roles = verified.get(c.ROLES)
+    if not isinstance(lti_roles, list):
+        raise _refuse("roles", "lti_roles", "The launch carries no roles claim.")
+    roles = map_roles(lti_roles, admins_are_designers=admins_are_designers)
+    if not roles:
+        raise _refuse("roles", "lti_roles", "Your role in this course does not give access to this tool.")
+    try:
+        _VALIDATORS[message_type].validate(verified)
+    except LtiException as exc:
+        raise _refuse("claims", "lti_claims", f"The launch is incomplete: {exc}.") from exc
+    if not isinstance(verified.get(c.CONTEXT), dict) or not verified[c.CONTEXT].get("id"):
+        raise _refuse("claims", "lti_context", "Open this tool from a course: the launch names no context.")
+    return roles
+
+
+def nonce_expiry(verified: dict[str, Any], now: datetime) -> datetime:
+    return max(_timestamp(verified, "exp"), now) + NONCE_RETENTION
+
+
 def verify_launch(
     session: Session,
     key_lookup: KeyLookup,
@@ -290,59 +404,15 @@ def verify_launch(
     Only course (context) roles give access; LMS administrators are designers when ``admins_are_designers``
     (the LMS_ADMINS_ARE_DESIGNERS setting). See ``roles.map_roles``.
     """
-    if not id_token:
-        raise _refuse("id_token", "lti_missing_id_token", "The launch carries no id_token.")
-    if not state:
-        raise _refuse("state", "lti_state", "The launch carries no state.")
+    token = read_token(id_token, state)
     now = now or datetime.now(UTC)
-    try:
-        token = _parse_jws(id_token)
-    except ValueError as exc:
-        raise _refuse("signature", "lti_malformed_token", "The launch token is not a readable JWT.") from exc
-    header, unverified = token.header, token.payload
-    if header.get("alg") != "RS256":
-        raise _refuse(
-            "alg", "lti_alg", f"Launch tokens must be signed with RS256, not {header.get('alg')!r}."
-        )
-    kid = header.get("kid")
-    if not isinstance(kid, str) or not kid:
-        raise _refuse("signature", "lti_missing_kid", "The launch token names no signing key (kid).")
-
-    issuer = unverified.get("iss")
-    audiences = _audiences(unverified)
-    azp = unverified.get("azp")
-    claimed_deployment = unverified.get(c.DEPLOYMENT_ID)
-    if not isinstance(issuer, str):
-        raise _refuse("iss", "lti_iss", f"This tool is not registered with the platform {issuer!r}.")
+    claimed = token.claimed_deployment
     platforms, consumed, consume_tried = _registrations(
-        session, issuer, claimed_deployment if isinstance(claimed_deployment, str) else "", state, now
+        session, token.issuer, claimed if isinstance(claimed, str) else "", state, now
     )
-    if not platforms:
-        raise _refuse("iss", "lti_iss", f"This tool is not registered with the platform {issuer!r}.")
-    # aud must contain our client id; with several audiences, azp must name us (OIDC Core 3.1.3.7).
-    if len(audiences) > 1 and (not isinstance(azp, str) or azp not in audiences):
-        raise _refuse("azp", "lti_azp", "The token has several audiences and no azp naming this tool.")
-    if azp is not None and (not isinstance(azp, str) or azp not in audiences):
-        raise _refuse("azp", "lti_azp", "The token's azp is not one of its audiences.")
-    wanted = azp if isinstance(azp, str) else (audiences[0] if audiences else None)
-    platform = next((p for p in platforms if p.client_id == wanted), None)
-    if platform is None:
-        raise _refuse("aud", "lti_aud", "The launch token is not addressed to this tool's client id (aud).")
+    platform = registration_for(token, platforms)
     platform_id, client_id, auth_login_url, jwks_url, deployment_pk = platform
-
-    key = key_lookup(platform_id, jwks_url, kid)
-    # The token was parsed once above; here its signature is checked over the exact bytes received, with
-    # PyJWT's RS256 implementation (the same check jwt.decode makes, without parsing the token again).
-    if not _RS256.verify(token.signing_input, key.key, token.signature):
-        raise _refuse("signature", "lti_signature", "The launch token's signature does not verify.")
-    verified: dict[str, Any] = unverified
-
-    if _timestamp(verified, "exp") + LEEWAY < now:
-        raise _refuse("exp", "lti_exp", "The launch token has expired; open the tool again from your course.")
-    if _timestamp(verified, "iat") - LEEWAY > now:
-        raise _refuse(
-            "iat", "lti_iat", "The launch token was issued in the future (check the platform clock)."
-        )
+    verified = verified_claims(token, key_lookup(platform_id, jwks_url, token.kid), now)
 
     if not consume_tried:
         stored, used_before = _consume_state(session, state, now)
@@ -365,42 +435,26 @@ def verify_launch(
             raise _refuse("nonce", "lti_replay", "This launch was already used; a launch can be used once.")
         raise _refuse("nonce", "lti_nonce", "The launch token's nonce is not the one this login sent.")
 
-    deployment_id = verified.get(c.DEPLOYMENT_ID)
-    if not isinstance(deployment_id, str) or deployment_id != claimed_deployment or deployment_pk is None:
-        raise _refuse("deployment_id", "lti_deployment", f"Deployment {deployment_id!r} is not registered.")
+    deployment_id = registered_deployment(verified, token, deployment_pk)
+    assert deployment_pk is not None  # registered_deployment refuses a deployment without its row
     if stored.deployment_id is not None and stored.deployment_id != deployment_id:
         raise _refuse(
             "deployment_id", "lti_deployment", "The deployment differs from the one given at login."
         )
-    message_type = verified.get(c.MESSAGE_TYPE)
-    if message_type not in c.MESSAGE_TYPES:
-        raise _refuse("message_type", "lti_message_type", f"Message type {message_type!r} is not supported.")
-    if verified.get(c.VERSION) != "1.3.0":
-        raise _refuse("version", "lti_version", "Only LTI version 1.3.0 launches are supported.")
+    message_type = message_type_of(verified)
     if verified.get(c.TARGET_LINK_URI) != stored.target_link_uri:
         raise _refuse(
             "target_link_uri",
             "lti_target_link_uri",
             "The target_link_uri differs from the one given at login.",
         )
-    lti_roles = verified.get(c.ROLES)
-    if not isinstance(lti_roles, list):
-        raise _refuse("roles", "lti_roles", "The launch carries no roles claim.")
-    roles = map_roles(lti_roles, admins_are_designers=admins_are_designers)
-    if not roles:
-        raise _refuse("roles", "lti_roles", "Your role in this course does not give access to this tool.")
-    try:
-        _VALIDATORS[str(message_type)].validate(verified)
-    except LtiException as exc:
-        raise _refuse("claims", "lti_claims", f"The launch is incomplete: {exc}.") from exc
-    if not isinstance(verified.get(c.CONTEXT), dict) or not verified[c.CONTEXT].get("id"):
-        raise _refuse("claims", "lti_context", "Open this tool from a course: the launch names no context.")
+    roles = course_roles(verified, message_type, admins_are_designers=admins_are_designers)
     if state_cookie is None and not (storage_confirmed and stored.storage == "platform"):
         raise StateNotConfirmed(
             stored.storage,
             _origin(auth_login_url),
             LoginAgain(
-                issuer=str(issuer),
+                issuer=token.issuer,
                 client_id=client_id,
                 deployment_id=stored.deployment_id,
                 target_link_uri=stored.target_link_uri,
@@ -410,14 +464,13 @@ def verify_launch(
         )
     return VerifiedLaunch(
         platform_id=platform_id,
-        issuer=str(issuer),
+        issuer=token.issuer,
         client_id=client_id,
         deployment_id=deployment_id,
         deployment_pk=deployment_pk,
-        state_id=stored.id,
         nonce=nonce,
-        nonce_expires_at=max(_timestamp(verified, "exp"), now) + NONCE_RETENTION,
-        message_type=str(message_type),
+        nonce_expires_at=nonce_expiry(verified, now),
+        message_type=message_type,
         roles=roles,
         claims=verified,
     )

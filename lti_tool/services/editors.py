@@ -69,6 +69,12 @@ class CourseEditors:
 # --- launches -----------------------------------------------------------------------------------------
 
 
+def reads_editors_list(roles: frozenset[str]) -> bool:
+    """Whether a launch with these platform roles must read the course's editors list (``launch_roles``):
+    only a teacher's without designer from the platform; anyone else's roles are the platform's."""
+    return DESIGNER not in roles and ASSESSOR in roles
+
+
 def launch_roles(
     session: Session,
     *,
@@ -86,7 +92,7 @@ def launch_roles(
     stays removed. The caller records the joining (``join_by_deep_linking``) once the rows exist.
     """
     platform_roles = frozenset(roles)
-    if DESIGNER in platform_roles or ASSESSOR not in platform_roles:
+    if not reads_editors_list(platform_roles):
         return platform_roles, False
     conn = session.connection()
     row = conn.execute(

@@ -1,12 +1,12 @@
-"""Record an accepted LTI launch in the caller's transaction: its nonce, the user, the course context and
-the membership (``lti.accept.accept_launch`` verifies the launch and consumes its state first). A refused
-launch rolls the transaction back and writes nothing; a replay loses on the state's ``used_at`` guard or
-the nonces' unique key.
+"""Record an accepted LTI launch: its nonce, the user, the course context, the membership and a resource
+link's placement. ``record_launch`` writes them in the caller's transaction (``lti.accept.accept_launch``
+verifies the launch and consumes its state first); a refused launch rolls the transaction back and writes
+nothing; a replay loses on the state's ``used_at`` guard or the nonces' unique key.
 
-Each write is one statement (``INSERT ... ON CONFLICT ... RETURNING``), built once per dialect: a warm
-launch is one transaction of six statements, with no SELECT-then-INSERT round trips (a teacher's launch
-reads the course's editors list too: one more; a resource-link launch records its placement, one more:
-``services.placements``); on PostgreSQL the nonce, user, context, membership and placement writes are one
+Each write is one statement (``INSERT ... ON CONFLICT ... RETURNING``), built once per dialect, with no
+SELECT-then-INSERT round trips (a teacher's launch reads the course's editors list too). On PostgreSQL the
+writes are one statement (``launch_writes_pg``), gated on a CTE: in ``record_launch`` a constant row, in
+``lti.launch_statement`` the consumption of the login's state, so that a whole launch is one autocommitted
 statement. Membership.roles holds the tool's roles (learner / assessor / designer) the course gives now,
 sorted: designer for a listed editor (``services.editors``).
 """
@@ -37,8 +37,8 @@ from ..db.models import Context, Course, Membership, User
 from . import editors
 from .placements import (
     PlacementFacts,
+    placement_message_from,
     placement_params,
-    placement_recorded,
     placement_upsert_from,
     record_placement,
 )
@@ -106,10 +106,7 @@ def _build(dialect: str) -> dict[str, Executable]:
         index_elements=["platform_id", "sub"],
         set_={"name": user.excluded.name, "email": user.excluded.email},
     ).returning(User.__table__.c.id)
-    # Which map a course follows is its designer's choice: a placement's course_map parameter (when it
-    # names a loaded course) binds only a course that is not bound yet, never rebinds one. When it names
-    # another map than the binding, the value and the time are kept so the designer's page warns.
-    # Without a parameter the context keeps the binding (and service URLs) it has.
+    # Without a course_map parameter the context keeps the binding (and service URLs) it has.
     context = insert(Context.__table__).values(
         deployment_id=bindparam("deployment_pk"),
         context_id=bindparam("context_id"),
@@ -121,28 +118,8 @@ def _build(dialect: str) -> dict[str, Executable]:
         ags_scopes=bindparam("ags_scopes"),
         created_at=bindparam("now"),
     )
-    ex = context.excluded
-    disagrees = and_(
-        ex.course_key.is_not(None),
-        contexts.c.course_key.is_not(None),
-        ex.course_key != contexts.c.course_key,
-    )
     context = context.on_conflict_do_update(
-        index_elements=["deployment_id", "context_id"],
-        set_={
-            "title": ex.title,
-            "label": ex.label,
-            "course_key": func.coalesce(contexts.c.course_key, ex.course_key),
-            "disagreeing_course_map": case(
-                (disagrees, ex.course_key), else_=contexts.c.disagreeing_course_map
-            ),
-            "disagreeing_course_map_at": case(
-                (disagrees, ex.created_at), else_=contexts.c.disagreeing_course_map_at
-            ),
-            "memberships_url": func.coalesce(ex.memberships_url, contexts.c.memberships_url),
-            "lineitems_url": func.coalesce(ex.lineitems_url, contexts.c.lineitems_url),
-            "ags_scopes": func.coalesce(ex.ags_scopes, contexts.c.ags_scopes),
-        },
+        index_elements=["deployment_id", "context_id"], set_=_context_updates(context.excluded)
     ).returning(contexts.c.id, contexts.c.course_key)
     membership = insert(Membership.__table__).values(
         context_id=bindparam("context_pk"),
@@ -164,17 +141,94 @@ def _build(dialect: str) -> dict[str, Executable]:
         "membership": membership,
     }
     if dialect == "postgresql":
-        built["all"] = _combined_pg(nonce, user, context, placed=False)
-        built["all_placed"] = _combined_pg(nonce, user, context, placed=True)
+        always = select(literal(1).label("one")).cte("go")
+        built["all"] = launch_writes_pg(always, placed=False)
+        built["all_placed"] = launch_writes_pg(always, placed=True)
     return built
 
 
-def _combined_pg(nonce: Any, user: Any, context: Any, *, placed: bool) -> Executable:
-    """PostgreSQL: the four writes as one statement (data-modifying CTEs), one round trip instead of four;
-    ``placed``: a resource-link launch's placement too (``services.placements``), a fifth.
-    Every CTE runs; a replayed nonce (no id back) makes the caller raise, which rolls all of it back."""
+def launch_writes_pg(gate: Any, *, placed: bool) -> Any:
+    """PostgreSQL: the launch's writes as one statement (data-modifying CTEs), one round trip instead of
+    four: the nonce, then the user, context and membership, and with ``placed`` a resource-link launch's
+    placement (``services.placements``) and, when that placement is new or changed and offers a column, its
+    ``gradebook.placement`` outbox message.
+
+    ``gate`` is a CTE of at most one row: nothing is written unless it has its row (``lti.launch_statement``
+    gates the writes on the login state it consumes in the same statement), and nothing but the nonce unless
+    the nonce is new (a replay). The statement returns one row (nonce id, user id, context id, course key,
+    memberships written, placements changed) or, when the gate or the nonce stopped it, none. Parameters:
+    ``launch_write_params``; none is named like a column of oidc_states (``l_nonce``, not ``nonce``), so a
+    gate that updates that table is not given values to write (SQLAlchemy takes an execution parameter
+    named like a column of an UPDATE as a value to SET)."""
+    nonces: Any = UsedNonce.__table__
+    users: Any = User.__table__
+    contexts: Any = Context.__table__
+    courses: Any = Course.__table__
     memberships: Any = Membership.__table__
-    n, u, cx = nonce.cte("n"), user.cte("u"), context.cte("cx")
+    n = (
+        postgresql.insert(nonces)
+        .from_select(
+            ["platform_id", "nonce", "used_at", "expires_at"],
+            select(
+                bindparam("l_platform_id", type_=nonces.c.platform_id.type),
+                bindparam("l_nonce", type_=nonces.c.nonce.type),
+                bindparam("now", type_=nonces.c.used_at.type),
+                bindparam("l_expires_at", type_=nonces.c.expires_at.type),
+            ).select_from(gate),
+        )
+        .on_conflict_do_nothing(index_elements=["platform_id", "nonce"])
+        .returning(nonces.c.id)
+        .cte("n")
+    )
+    user = postgresql.insert(users).from_select(
+        ["platform_id", "sub", "name", "email", "created_at"],
+        select(
+            bindparam("l_platform_id", type_=users.c.platform_id.type),
+            bindparam("sub", type_=users.c.sub.type),
+            bindparam("name", type_=users.c.name.type),
+            bindparam("email", type_=users.c.email.type),
+            bindparam("now", type_=users.c.created_at.type),
+        ).select_from(n),
+    )
+    u = (
+        user.on_conflict_do_update(
+            index_elements=["platform_id", "sub"],
+            set_={"name": user.excluded.name, "email": user.excluded.email},
+        )
+        .returning(users.c.id)
+        .cte("u")
+    )
+    context = postgresql.insert(contexts).from_select(
+        [
+            "deployment_id",
+            "context_id",
+            "title",
+            "label",
+            "course_key",
+            "memberships_url",
+            "lineitems_url",
+            "ags_scopes",
+            "created_at",
+        ],
+        select(
+            bindparam("deployment_pk", type_=contexts.c.deployment_id.type),
+            bindparam("context_id", type_=contexts.c.context_id.type),
+            bindparam("title", type_=contexts.c.title.type),
+            bindparam("label", type_=contexts.c.label.type),
+            select(courses.c.key).where(courses.c.key == bindparam("course_map")).scalar_subquery(),
+            bindparam("memberships_url", type_=contexts.c.memberships_url.type),
+            bindparam("lineitems_url", type_=contexts.c.lineitems_url.type),
+            bindparam("ags_scopes", type_=contexts.c.ags_scopes.type),
+            bindparam("now", type_=contexts.c.created_at.type),
+        ).select_from(n),
+    )
+    cx = (
+        context.on_conflict_do_update(
+            index_elements=["deployment_id", "context_id"], set_=_context_updates(context.excluded)
+        )
+        .returning(contexts.c.id, contexts.c.course_key)
+        .cte("cx")
+    )
     rows = select(
         cx.c.id,
         u.c.id,
@@ -195,16 +249,50 @@ def _combined_pg(nonce: Any, user: Any, context: Any, *, placed: bool) -> Execut
         .returning(memberships.c.id)
         .cte("m")
     )
-    p_cte = placement_upsert_from(cx.c.id).cte("p") if placed else None
-    return select(
-        select(n.c.id).scalar_subquery(),
-        u.c.id,
-        cx.c.id,
-        cx.c.course_key,
-        select(func.count()).select_from(m_cte).scalar_subquery(),
+    changed: Any = literal(0)
+    extra: list[Any] = []
+    if placed:
+        p_cte = placement_upsert_from(cx.c.id).cte("p")
         # The placement's upsert returns a row only when the placement is new or changed.
-        select(func.count()).select_from(p_cte).scalar_subquery() if p_cte is not None else literal(0),
-    ).select_from(u.join(cx, true()))
+        changed = select(func.count()).select_from(p_cte).scalar_subquery()
+        # Referenced by nothing: add_cte renders it (a data-modifying CTE runs whether read or not).
+        extra.append(placement_message_from(p_cte, cx).cte("o"))
+    return (
+        select(
+            n.c.id,
+            u.c.id,
+            cx.c.id,
+            cx.c.course_key,
+            select(func.count()).select_from(m_cte).scalar_subquery(),
+            changed,
+        )
+        .select_from(n.join(u, true()).join(cx, true()))
+        .add_cte(*extra)
+    )
+
+
+def _context_updates(ex: Any) -> dict[str, Any]:
+    """What a launch changes on a known context. Which map a course follows is its designer's choice: a
+    placement's course_map parameter binds only a course that is not bound yet, never rebinds one; when it
+    names another map than the binding, the value and the time are kept so the designer's page warns."""
+    contexts = Context.__table__
+    disagrees = and_(
+        ex.course_key.is_not(None),
+        contexts.c.course_key.is_not(None),
+        ex.course_key != contexts.c.course_key,
+    )
+    return {
+        "title": ex.title,
+        "label": ex.label,
+        "course_key": func.coalesce(contexts.c.course_key, ex.course_key),
+        "disagreeing_course_map": case((disagrees, ex.course_key), else_=contexts.c.disagreeing_course_map),
+        "disagreeing_course_map_at": case(
+            (disagrees, ex.created_at), else_=contexts.c.disagreeing_course_map_at
+        ),
+        "memberships_url": func.coalesce(ex.memberships_url, contexts.c.memberships_url),
+        "lineitems_url": func.coalesce(ex.lineitems_url, contexts.c.lineitems_url),
+        "ags_scopes": func.coalesce(ex.ags_scopes, contexts.c.ags_scopes),
+    }
 
 
 _STATEMENTS: dict[str, dict[str, Executable]] = {}
@@ -233,51 +321,55 @@ def record_launch(session: Session, facts: LaunchFacts, now: datetime) -> Launch
         roles=facts.roles,
         deep_linking_instructor=facts.deep_linking_instructor,
     )
-    record, placement_changed = _record_rows(session, replace(facts, roles=tuple(sorted(roles))), now)
-    if facts.placement is not None:
-        if placement_changed is None:
-            record_placement(session, record.context_pk, facts.placement, now)
-        else:
-            placement_recorded(session, record.context_pk, facts.placement, placement_changed)
+    record = _record_rows(session, replace(facts, roles=tuple(sorted(roles))), now)
     if joins:
         editors.join_by_deep_linking(session, record.context_pk, record.user_id, now)
     return replace(record, roles=roles)
 
 
-def _record_rows(session: Session, facts: LaunchFacts, now: datetime) -> tuple[LaunchRecord, bool | None]:
-    """The rows, and whether the placement is new or changed when they were written with it (PostgreSQL;
-    else None: the caller records the placement)."""
+def launch_write_params(facts: LaunchFacts, now: datetime) -> dict[str, Any]:
+    """The parameters of ``launch_writes_pg`` for these facts (placement ones included when placed)."""
+    placement = facts.placement
+    return {
+        **(placement_params(placement) if placement is not None else {}),
+        "l_platform_id": facts.platform_id,
+        "l_nonce": facts.nonce,
+        "now": now,
+        "l_expires_at": facts.nonce_expires_at,
+        "sub": facts.sub,
+        "name": facts.name,
+        "email": facts.email,
+        "deployment_pk": facts.deployment_pk,
+        "context_id": facts.context_id,
+        "title": facts.context_title,
+        "label": facts.context_label,
+        "course_map": facts.course_map,
+        "memberships_url": facts.memberships_url,
+        "lineitems_url": facts.lineitems_url,
+        "ags_scopes": facts.ags_scopes,
+        "roles": sorted(facts.roles),
+    }
+
+
+def launch_record_of(row: Any, facts: LaunchFacts) -> LaunchRecord:
+    """The record from ``launch_writes_pg``'s row (with the roles the facts carry)."""
+    _nonce_id, user_id, context_pk, course_key, _members, _placements_changed = row
+    return LaunchRecord(
+        int(user_id), facts.deployment_pk, int(context_pk), course_key, frozenset(facts.roles)
+    )
+
+
+def _record_rows(session: Session, facts: LaunchFacts, now: datetime) -> LaunchRecord:
     # Core statements on the session's connection: no ORM unit of work for rows we never load.
     conn = session.connection()
     stmts = _statements(conn)
     if "all" in stmts:
-        placement = facts.placement
-        nonce_id, user_id, context_pk, course_key, _members, placements_changed = conn.execute(
-            stmts["all" if placement is None else "all_placed"],
-            {
-                **(placement_params(placement) if placement is not None else {}),
-                "platform_id": facts.platform_id,
-                "nonce": facts.nonce,
-                "now": now,
-                "expires_at": facts.nonce_expires_at,
-                "sub": facts.sub,
-                "name": facts.name,
-                "email": facts.email,
-                "deployment_pk": facts.deployment_pk,
-                "context_id": facts.context_id,
-                "title": facts.context_title,
-                "label": facts.context_label,
-                "course_map": facts.course_map,
-                "memberships_url": facts.memberships_url,
-                "lineitems_url": facts.lineitems_url,
-                "ags_scopes": facts.ags_scopes,
-                "roles": sorted(facts.roles),
-            },
-        ).one()
-        if nonce_id is None:
+        row = conn.execute(
+            stmts["all" if facts.placement is None else "all_placed"], launch_write_params(facts, now)
+        ).first()
+        if row is None:  # the nonce was there: nothing else was written
             raise NonceReplayed()
-        record = LaunchRecord(int(user_id), facts.deployment_pk, int(context_pk), course_key)
-        return record, (bool(placements_changed) if placement is not None else None)
+        return launch_record_of(row, facts)
     inserted = conn.execute(
         stmts["nonce"],
         {
@@ -317,4 +409,6 @@ def _record_rows(session: Session, facts: LaunchFacts, now: datetime) -> tuple[L
         stmts["membership"],
         {"context_pk": context_pk, "user_id": user_id, "roles": sorted(facts.roles), "now": now},
     )
-    return LaunchRecord(int(user_id), facts.deployment_pk, int(context_pk), course_key), None
+    if facts.placement is not None:
+        record_placement(session, int(context_pk), facts.placement, now)
+    return LaunchRecord(int(user_id), facts.deployment_pk, int(context_pk), course_key)

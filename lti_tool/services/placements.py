@@ -14,11 +14,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Executable, bindparam, or_, select
+from sqlalchemy import Executable, String, and_, bindparam, false, func, literal, or_, select, true
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from ..db.lti_service_models import Placement
+from ..db.models import OutboxMessage
 from . import outbox
 
 TOPIC_PLACEMENT = "gradebook.placement"
@@ -83,6 +84,45 @@ def placement_upsert_from(context_pk: Any) -> Any:
         bindparam("now", type_=table.c.updated_at.type),
     )
     return _upsert(postgresql.insert(table).from_select(columns, rows))
+
+
+def placement_message_from(changed: Any, context: Any) -> Any:
+    """PostgreSQL: ``placement_recorded``'s outbox message as an insert for the launch's one statement:
+    ``changed`` is the CTE of ``placement_upsert_from`` (a row when the placement is new or changed),
+    ``context`` the statement's CTE of the context's row (its ``id``). Written only when the placement names a
+    credential or stack and offers a column, as ``placement_recorded`` does."""
+    table: Any = OutboxMessage.__table__
+    offers_column = and_(
+        bindparam("p_target_kind", type_=String).is_not(None),
+        bindparam("p_target_key", type_=String).is_not(None),
+        bindparam("p_lineitem_url", type_=String).is_not(None),
+    )
+    payload = func.json_build_object(
+        "context_id",
+        context.c.id,
+        "kind",
+        bindparam("p_target_kind", type_=String),
+        "key",
+        bindparam("p_target_key", type_=String),
+        type_=table.c.payload.type,
+    )
+    rows = (
+        select(
+            literal(TOPIC_PLACEMENT, type_=String),
+            payload,
+            bindparam("now", type_=table.c.created_at.type),
+            bindparam("now", type_=table.c.available_at.type),
+            literal(0),
+            false(),
+        )
+        .select_from(changed.join(context, true()))
+        .where(offers_column)
+    )
+    return (
+        postgresql.insert(table)
+        .from_select(["topic", "payload", "created_at", "available_at", "attempts", "dead"], rows)
+        .returning(table.c.id)
+    )
 
 
 def placement_params(facts: PlacementFacts) -> dict[str, Any]:

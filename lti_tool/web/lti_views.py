@@ -24,6 +24,7 @@ from ..lti.invites import INVITE_PARAM
 from ..lti.jwks_cache import PlatformKeyCache
 from ..lti.launch import StateNotConfirmed, VerifiedLaunch
 from ..lti.login import STATE_COOKIE_PREFIX, STATE_LIFETIME, origin, start_login, storage_page_data
+from ..lti.registration_cache import RegistrationCache
 from ..lti.roles import landing_role
 from ..services.errors import ServiceError
 from ..url_policy import UnsafeUrl, check_platform_url
@@ -53,6 +54,7 @@ def init_app(app: Flask) -> None:
         min_refresh_seconds=float(app.config.get("LTI_JWKS_MIN_REFRESH_SECONDS", 5.0)),
         development=app.extensions["settings"].development,
     )
+    app.extensions["lti_registration_cache"] = RegistrationCache(app.extensions["db"])
     app.register_blueprint(bp)
 
 
@@ -147,6 +149,7 @@ def launch():  # type: ignore[no-untyped-def]
             cookie,
             admins_are_designers=bool(current_app.extensions["settings"].lms_admins_are_designers),
             storage_confirmed=confirmed,
+            registrations=current_app.extensions["lti_registration_cache"],
         )
     except LtiRefused as exc:
         return _refused(exc, "launch_refused")

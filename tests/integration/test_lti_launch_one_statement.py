@@ -1,0 +1,250 @@
+"""On PostgreSQL a launch whose checks can all be made first is accepted in ONE autocommitted statement
+(``lti.launch_statement``): the state consumed under every condition, the registration re-checked, and the
+nonce, user, context, membership and placement written, or nothing. Whatever that statement does not accept
+(a registration changed since this process cached it, a replay, a race) goes down the transactional path,
+which refuses it as before and leaves the state for the genuine launch. On SQLite every launch takes the
+transactional path."""
+
+from __future__ import annotations
+
+import re
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import delete, event, select, update
+from sqlalchemy.dialects import postgresql
+
+from lti_tool.db.lti_models import OidcState
+from lti_tool.db.models import Deployment, Platform
+from lti_tool.lti.launch_statement import _ACCEPT
+from tests.lti_platform_helpers import TestPlatform, login, row_counts
+
+ROOT = Path(__file__).resolve().parents[2]
+AGS = "https://purl.imsglobal.org/spec/lti-ags/claim/endpoint"
+LTI = "https://purl.imsglobal.org/spec/lti/claim/"
+
+
+@pytest.fixture
+def app(registered_app: Any) -> Any:
+    from lti_tool.services.course_maps import load_course_maps
+
+    load_course_maps(registered_app.extensions["db"], [ROOT / "course_maps" / "learning-differences"])
+    return registered_app
+
+
+def _counting(app: Any) -> tuple[dict[str, list[str]], Any]:
+    db = app.extensions["db"]
+    seen: dict[str, list[str]] = {"sql": []}
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen["sql"].append(statement)
+
+    engines = {db.engine, db.read_engine, db.lazy_engine}
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", record)
+
+    def stop() -> None:
+        for engine in engines:
+            event.remove(engine, "before_cursor_execute", record)
+
+    return seen, stop
+
+
+def _launch(client: Any, platform: TestPlatform, **claims: Any) -> Any:
+    """A learner's login and launch in a course following the Learning Differences map."""
+    answer = login(client, platform)
+    claims.setdefault(LTI + "custom", {"course_map": "learning-differences"})
+    token = platform.key.sign(platform.moodle_claims(answer.nonce, **claims))
+    return answer, client.post(
+        "/lti/launch", data={"id_token": token, "state": answer.state}, headers={"Accept": "application/json"}
+    )
+
+
+def _state(app: Any, state: str) -> OidcState:
+    with app.extensions["db"].read() as session:
+        return session.scalars(select(OidcState).where(OidcState.state == state)).one()
+
+
+def test_a_warm_learner_launch_writes_in_one_statement_on_postgresql(
+    app: Any, platform: TestPlatform
+) -> None:
+    client = app.test_client()
+    _answer, first = _launch(client, platform)  # the process learns the key and the registration
+    assert first.status_code == 200
+    seen, stop = _counting(app)
+    try:
+        answer, response = _launch(client, platform, sub="learner-2", name="Lee Learner")
+    finally:
+        stop()
+    assert response.status_code == 200, response.get_data(as_text=True)[:300]
+    launch_sql = seen["sql"][1:]  # after the login's own statement
+    writes = [s for s in launch_sql if re.search(r"\b(INSERT|UPDATE)\b", s)]
+    if app.extensions["db"].dialect == "postgresql":
+        # One statement writes everything, then the page's one read: no BEGIN, no COMMIT round trips.
+        assert len(launch_sql) == 2 and len(writes) == 1, launch_sql
+        assert "UPDATE oidc_states SET used_at=" in writes[0] and "INSERT INTO used_nonces" in writes[0]
+    else:
+        assert len(writes) > 1  # the transactional path's separate statements
+    state = _state(app, answer.state)
+    assert state.used_at is not None
+    assert row_counts(app.extensions["db"]) == {"users": 2, "contexts": 1, "memberships": 2, "used_nonces": 2}
+    assert "Lee Learner" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("change", "code"),
+    [("deactivated", "lti_iss"), ("client_id", "lti_aud"), ("deployment_removed", "lti_deployment")],
+)
+def test_a_registration_changed_after_it_was_cached_is_refused_and_writes_nothing(
+    app: Any, platform: TestPlatform, change: str, code: str
+) -> None:
+    """The process still holds the registration; the database no longer agrees. The one statement checks
+    the database, writes nothing, and the transactional path names the refusal."""
+    client = app.test_client()
+    assert _launch(client, platform)[1].status_code == 200  # cached now
+    answer = login(client, platform)  # a login before the operator's change
+    db = app.extensions["db"]
+    with db.transaction() as session:
+        if change == "deactivated":
+            session.execute(update(Platform).values(active=False))
+        elif change == "client_id":
+            session.execute(update(Platform).values(client_id="another-client"))
+        else:
+            session.execute(delete(Deployment))
+    before = row_counts(db)
+    token = platform.key.sign(platform.moodle_claims(answer.nonce))
+    refused = client.post(
+        "/lti/launch", data={"id_token": token, "state": answer.state}, headers={"Accept": "application/json"}
+    )
+    assert refused.status_code in (400, 401, 403) and refused.json["error"]["code"] == code
+    assert row_counts(db) == before
+    assert _state(app, answer.state).used_at is None
+
+
+@pytest.mark.parametrize(
+    ("claims", "code"),
+    [
+        ({"nonce": "another-nonce"}, "lti_nonce"),
+        ({LTI + "target_link_uri": "http://tool.test/lti/launch?elsewhere=1"}, "lti_target_link_uri"),
+    ],
+)
+def test_a_launch_that_does_not_match_its_login_is_refused_and_leaves_the_state(
+    app: Any, platform: TestPlatform, claims: dict[str, Any], code: str
+) -> None:
+    client = app.test_client()
+    assert _launch(client, platform)[1].status_code == 200
+    answer = login(client, platform)
+    before = row_counts(app.extensions["db"])
+    forged = {**platform.moodle_claims(answer.nonce), **claims}
+    refused = client.post(
+        "/lti/launch",
+        data={"id_token": platform.key.sign(forged), "state": answer.state},
+        headers={"Accept": "application/json"},
+    )
+    assert refused.status_code == 400 and refused.json["error"]["code"] == code
+    assert row_counts(app.extensions["db"]) == before and _state(app, answer.state).used_at is None
+    genuine = platform.key.sign(platform.moodle_claims(answer.nonce))
+    assert client.post("/lti/launch", data={"id_token": genuine, "state": answer.state}).status_code == 200
+
+
+def test_an_expired_login_is_refused_in_the_one_statement_as_in_the_transaction(
+    app: Any, platform: TestPlatform
+) -> None:
+    client = app.test_client()
+    assert _launch(client, platform)[1].status_code == 200
+    answer = login(client, platform)
+    with app.extensions["db"].transaction() as session:
+        session.execute(
+            update(OidcState)
+            .where(OidcState.state == answer.state)
+            .values(expires_at=OidcState.created_at)  # already past
+        )
+    token = platform.key.sign(platform.moodle_claims(answer.nonce))
+    refused = client.post(
+        "/lti/launch", data={"id_token": token, "state": answer.state}, headers={"Accept": "application/json"}
+    )
+    assert refused.status_code == 400 and refused.json["error"]["code"] == "lti_state_expired"
+    assert _state(app, answer.state).used_at is None
+
+
+def test_a_new_placement_offering_a_column_asks_for_it_once(app: Any, platform: TestPlatform) -> None:
+    """The placement and its outbox message are written by the same statement as the launch."""
+    from lti_tool.db.models import OutboxMessage
+    from lti_tool.services.placements import TOPIC_PLACEMENT
+
+    client = app.test_client()
+    lineitem = platform.issuer + "/mod/lti/services.php/2/lineitems/9/lineitem?type_id=1"
+    ags = {**platform.moodle_claims("x")[AGS], "lineitem": lineitem}
+    custom = {"stack": "executive-function", "course_map": "learning-differences"}
+    for _ in range(3):
+        _answer, response = _launch(client, platform, **{AGS: ags, LTI + "custom": custom})
+        assert response.status_code in (200, 303)
+    with app.extensions["db"].read() as session:
+        messages = list(session.scalars(select(OutboxMessage).where(OutboxMessage.topic == TOPIC_PLACEMENT)))
+    assert [m.payload for m in messages] == [{"context_id": 1, "kind": "stack", "key": "executive-function"}]
+
+
+def test_racing_posts_of_one_launch_accept_exactly_one(app: Any, platform: TestPlatform) -> None:
+    first = app.test_client()
+    assert _launch(first, platform)[1].status_code == 200  # warm: the one-statement path is taken
+    answer = login(first, platform)
+    cookie = first.get_cookie(f"lti1p3-state-{answer.state}", path="/lti/")
+    assert cookie is not None
+    form = {"id_token": platform.key.sign(platform.moodle_claims(answer.nonce)), "state": answer.state}
+    clients = [first]
+    for _ in range(5):
+        other = app.test_client()
+        other.set_cookie(cookie.key, cookie.value, path="/lti/")
+        clients.append(other)
+    barrier = threading.Barrier(len(clients))
+    answers: list[int] = []
+    lock = threading.Lock()
+
+    def go(client: Any) -> None:
+        barrier.wait()
+        response = client.post("/lti/launch", data=form, headers={"Accept": "application/json"})
+        with lock:
+            answers.append(response.status_code)
+
+    threads = [threading.Thread(target=go, args=(c,)) for c in clients]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert sorted(answers) == [200, 400, 400, 400, 400, 400], answers
+    assert row_counts(app.extensions["db"])["used_nonces"] == 2
+
+
+def test_the_state_update_sets_only_used_at_whatever_the_parameters_are_named() -> None:
+    """SQLAlchemy takes an execution parameter named like a column of an UPDATE as a value to SET: the
+    launch's parameters must never rewrite the state's nonce, platform or expiry."""
+    from datetime import UTC, datetime
+
+    from lti_tool.services.launches import LaunchFacts, launch_write_params
+    from lti_tool.services.placements import PlacementFacts
+
+    now = datetime.now(UTC)
+    facts = LaunchFacts(
+        platform_id=1,
+        deployment_pk=1,
+        nonce="n",
+        nonce_expires_at=now,
+        sub="s",
+        name="",
+        email="",
+        context_id="c",
+        context_title="",
+        context_label="",
+        course_map=None,
+        memberships_url=None,
+        lineitems_url=None,
+        roles=("learner",),
+        placement=PlacementFacts("1", None, None, None, None),
+    )
+    keys = [*launch_write_params(facts, now), "s_state", "s_platform_id", "s_nonce", "s_client_id"]
+    for statement in _ACCEPT.values():
+        sql = str(statement.compile(dialect=postgresql.dialect(), column_keys=keys))
+        sets = re.search(r"UPDATE oidc_states SET (.*?) WHERE", sql, re.S)
+        assert sets is not None and sets.group(1) == "used_at=%(now)s::TIMESTAMP WITH TIME ZONE"
