@@ -41,6 +41,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     # A malformed office file stops start-up here, with its file:line:column messages.
     app.extensions["offices"] = load_offices(settings.offices_dir, development=settings.development)
 
+    from .web.sessions import init_app as init_sessions
+
+    init_sessions(app)
     configure_logging()
     install_request_id(app)
 

@@ -33,7 +33,8 @@ def configure_logging(level: int = logging.INFO) -> None:
 def install_request_id(app: Flask) -> None:
     @app.before_request
     def _assign_request_id() -> None:
-        g.request_id = request.headers.get("X-Request-Id") or secrets.token_hex(8)
+        # The X-Request-Id header, read from the environ (request.headers builds a view of it first).
+        g.request_id = request.environ.get("HTTP_X_REQUEST_ID") or secrets.token_hex(8)
 
     @app.after_request
     def _echo_request_id(response):  # type: ignore[no-untyped-def]

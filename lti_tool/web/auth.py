@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from functools import wraps
 from typing import Any, TypeVar, cast
 from urllib.parse import urlencode
@@ -57,7 +57,8 @@ class Actor:
         return bool(self.roles & set(roles))
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
+        # Every field is a scalar but the roles (dataclasses.asdict would deep-copy each one).
+        data = {name: getattr(self, name) for name in _ACTOR_FIELDS}
         data["roles"] = sorted(self.roles)
         return data
 
@@ -74,6 +75,9 @@ class Actor:
             signed_in_at=int(data.get("signed_in_at") or 0),
             frame_origin=data.get("frame_origin") or None,
         )
+
+
+_ACTOR_FIELDS = tuple(f.name for f in fields(Actor))
 
 
 def _serializer() -> URLSafeTimedSerializer:

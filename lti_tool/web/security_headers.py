@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import threading
 import time
+from functools import lru_cache
 
 from flask import Flask, Response, current_app, g
 from sqlalchemy import select
@@ -63,26 +64,46 @@ def frame_ancestors(actor: Actor | None) -> str:
     if actor is None:
         return "*"
     cache: _PlatformOrigins = current_app.extensions["platform_origins"]
-    sources = ["'self'", *cache.of(actor.platform_id)]
-    if actor.frame_origin:
-        sources.append(actor.frame_origin)
-    sources.extend(settings().frame_ancestors)
+    return _ancestors(cache.of(actor.platform_id), actor.frame_origin, settings().frame_ancestors)
+
+
+@lru_cache(maxsize=1024)
+def _ancestors(platform: tuple[str, ...], frame_origin: str | None, configured: tuple[str, ...]) -> str:
+    """The frame-ancestors sources: a pure function of the platform's origins, the launch's framing
+    origin and FRAME_ANCESTORS, which repeat for every page of a course: each answer is kept."""
+    sources = ["'self'", *platform]
+    if frame_origin:
+        sources.append(frame_origin)
+    sources.extend(configured)
     return " ".join(dict.fromkeys(s for s in sources if s == "'self'" or _safe_source(s)))
 
 
 def init_app(app: Flask) -> None:
     app.extensions["platform_origins"] = _PlatformOrigins()
+    # The policies that do not depend on who is signed in, written once.
+    any_ancestor = f"{_BASE_POLICY}; frame-ancestors *"
+    self_ancestor = f"{_BASE_POLICY}; frame-ancestors 'self'"
 
     @app.after_request
     def _security_headers(response: Response) -> Response:
         headers = response.headers
-        headers.setdefault("X-Content-Type-Options", "nosniff")
-        headers.setdefault("Referrer-Policy", "same-origin")
-        if "Content-Security-Policy" not in headers:
+        present = {key.lower() for key, _ in headers}
+        if "x-content-type-options" not in present:
+            headers.add("X-Content-Type-Options", "nosniff")
+        if "referrer-policy" not in present:
+            headers.add("Referrer-Policy", "same-origin")
+        if "content-security-policy" not in present:
             # Files and JSON: only the tool's own pages embed them. A page that shows a user's data or
             # actions looked the user up while it was built (g.actor); one that never did (login hand-off,
             # launch checks, errors) shows nobody's.
-            html = response.mimetype == "text/html"
-            ancestors = frame_ancestors(g.get("actor")) if html else "'self'"
-            headers["Content-Security-Policy"] = f"{_BASE_POLICY}; frame-ancestors {ancestors}"
+            if response.mimetype != "text/html":
+                policy = self_ancestor
+            else:
+                actor = g.get("actor")
+                policy = (
+                    any_ancestor
+                    if actor is None
+                    else f"{_BASE_POLICY}; frame-ancestors {frame_ancestors(actor)}"
+                )
+            headers.add("Content-Security-Policy", policy)
         return response
