@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 
 from flask import Flask, g, has_request_context, request
@@ -30,11 +31,23 @@ def configure_logging(level: int = logging.INFO) -> None:
     root.setLevel(level)
 
 
+# A request id a proxy in front of the tool may pass on: short, and nothing that could pose as another
+# key=value field in a log line (no spaces, no '=', no quotes).
+_PASSED_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+
+
+def request_id_from(header: str | None) -> str:
+    """The proxy's X-Request-Id when it is a plain token; else a new random id."""
+    if header and _PASSED_ID.fullmatch(header):
+        return header
+    return secrets.token_hex(8)
+
+
 def install_request_id(app: Flask) -> None:
     @app.before_request
     def _assign_request_id() -> None:
         # The X-Request-Id header, read from the environ (request.headers builds a view of it first).
-        g.request_id = request.environ.get("HTTP_X_REQUEST_ID") or secrets.token_hex(8)
+        g.request_id = request_id_from(request.environ.get("HTTP_X_REQUEST_ID"))
 
     @app.after_request
     def _echo_request_id(response):  # type: ignore[no-untyped-def]

@@ -212,3 +212,18 @@ def test_no_template_has_inline_script_or_event_handlers() -> None:
         offenders += [f"{template.name}: {m}" for m in re.findall(r"\son[a-z]+\s*=", text)]
         offenders += [f"{template.name}: javascript: URL" for _ in re.findall(r"javascript:", text)]
     assert offenders == []
+
+
+@pytest.mark.parametrize(
+    "sent",
+    ["x" * 65, "abc def", "a=b", 'quote"d', "level=ERROR", "ünïcode"],
+)
+def test_a_request_id_that_could_forge_a_log_field_is_replaced(app: Any, sent: str) -> None:
+    response = app.test_client().get("/lti/config.json", headers={"X-Request-Id": sent})
+    echoed = response.headers["X-Request-Id"]
+    assert echoed != sent and len(echoed) == 16 and all(ch in "0123456789abcdef" for ch in echoed)
+
+
+def test_a_plain_request_id_from_a_proxy_is_kept(app: Any) -> None:
+    response = app.test_client().get("/lti/config.json", headers={"X-Request-Id": "req-42.a:b_c"})
+    assert response.headers["X-Request-Id"] == "req-42.a:b_c"
