@@ -167,28 +167,20 @@ def learner_standing(conn: Connection, context_id: int, user_id: int) -> Learner
     recorded: dict[str, VersionRef] = {}
     submissions: dict[str, SubmissionRow] = {}
     grants: list[GrantRow] = []
+    # Rows unpacked by position (the columns' order above): a learner has a row per submission and grant,
+    # and looking a value up by name costs more than the rest of its handling.
     for row in conn.execute(_STANDING, {"context_id": context_id, "user_id": user_id}):
-        if row.kind == "context":
-            found, course_key = True, row.key
-            if row.version_id is not None:
-                live = VersionRef(int(row.version_id), row.version_course, row.content_hash)
-        elif row.kind == "stack":
-            recorded[row.key] = VersionRef(int(row.version_id), row.version_course, row.content_hash)
-        elif row.kind == "submission":
-            submissions[row.key] = SubmissionRow(row.state, int(row.number))
-        else:
-            grants.append(
-                GrantRow(
-                    int(row.number),
-                    row.state,
-                    row.key,
-                    row.title,
-                    row.hours,
-                    row.ceus,
-                    int(row.version_id),
-                    row.at,
-                )
-            )
+        kind, key, state, title, version_id, number, version_course, content_hash, hours, ceus, at = row
+        if kind == "submission":
+            submissions[key] = SubmissionRow(state, int(number))
+        elif kind == "grant":
+            grants.append(GrantRow(int(number), state, key, title, hours, ceus, int(version_id), at))
+        elif kind == "stack":
+            recorded[key] = VersionRef(int(version_id), version_course, content_hash)
+        else:  # the context
+            found, course_key = True, key
+            if version_id is not None:
+                live = VersionRef(int(version_id), version_course, content_hash)
     if not found:
         return None
     return LearnerStanding(course_key, live, recorded, submissions, grants)

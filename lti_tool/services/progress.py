@@ -7,10 +7,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from sqlalchemy import update
+from sqlalchemy import Connection, update
 
 from ..db import Database, report_queries
-from ..db.learner_standing import GrantRow, learner_standing
+from ..db.learner_standing import GrantRow, VersionRef, learner_standing
 from ..db.models import Context, Course
 from ..domain.completion import progress
 from ..domain.definitions import CourseMap, Credential, Stack
@@ -35,7 +35,7 @@ class CredentialStatus:
 @dataclass(frozen=True)
 class StackProgress:
     stack: Stack
-    unit_titles: list[str]
+    unit_titles: tuple[str, ...]
     credentials: list[CredentialStatus]
     earned: int
     needed: int
@@ -55,27 +55,75 @@ class LearnerOverview:
     total_hours: Decimal
 
 
+@dataclass(frozen=True)
+class _StackLayout:
+    stack: Stack
+    unit_titles: tuple[str, ...]
+    # Each of its credentials, in the stack's order, as a learner who has not started it sees it.
+    not_started: tuple[CredentialStatus, ...]
+
+
+@dataclass(frozen=True)
+class _CourseLayout:
+    """The course as the learners whose stacks were started under the same map versions see it: the
+    same for all of them, so it holds nothing of any one learner."""
+
+    course: CourseMap
+    stacks: tuple[_StackLayout, ...]
+
+
+# Layouts by the map versions they are made of: the live version's and those of the stacks started under
+# another one (versions never change). Most learners of a course share one or a few; bounded all the same.
+_LAYOUTS: dict[tuple[VersionRef, tuple[tuple[str, VersionRef], ...]], _CourseLayout] = {}
+_LAYOUTS_MAX = 512
+
+
+def _layout(conn: Connection, live_ref: VersionRef, recorded: dict[str, VersionRef]) -> _CourseLayout:
+    """The learner's course (``as_started``) laid out for their progress page."""
+    older = tuple(sorted((k, ref) for k, ref in recorded.items() if ref.version_id != live_ref.version_id))
+    key = (live_ref, older)
+    found = _LAYOUTS.get(key)
+    if found is not None:
+        return found
+    live = course_map_of(conn, live_ref.version_id, live_ref.course_key, live_ref.content_hash)
+    # Each stack the learner started is judged by the map version they started it under
+    # (services.learner_maps, as the evidence pages do).
+    refs = {ref.version_id: ref for _, ref in older}
+    started = started_under(
+        live_ref.version_id,
+        {stack_key: ref.version_id for stack_key, ref in older},
+        lambda v: course_map_of(conn, v, refs[v].course_key, refs[v].content_hash),
+    )
+    course = as_started(live, started)
+    found = _CourseLayout(
+        course,
+        tuple(
+            _StackLayout(
+                stack,
+                tuple(u.title for u in course.units if u.stack_id == stack.id),
+                tuple(CredentialStatus(course.credential(cid), None, 0) for cid in stack.credential_ids),
+            )
+            for stack in course.stacks
+        ),
+    )
+    if len(_LAYOUTS) >= _LAYOUTS_MAX:
+        _LAYOUTS.pop(next(iter(_LAYOUTS), key), None)  # the oldest
+    _LAYOUTS[key] = found
+    return found
+
+
 def learner_overview(db: Database, context_id: int, user_id: int) -> LearnerOverview:
     """What the learner's progress page shows. Its reads are one statement (``db.learner_standing``), run
     without a transaction around it (one statement is one snapshot): on PostgreSQL one round trip, which
-    a launch that answers with this page waits for too."""
+    a launch that answers with this page waits for too. What depends on the map versions only (the
+    course as the learner started it, each stack's credentials) is built once per set of versions."""
     with db.read_one_statement() as conn:
         standing = learner_standing(conn, context_id, user_id)
         if standing is None:
             raise NotFound("unknown_context", "This course is not known to the tool.")
         if standing.course_key is None or standing.live is None:
             raise CourseNotConfigured()
-        live_ref = standing.live
-        live = course_map_of(conn, live_ref.version_id, live_ref.course_key, live_ref.content_hash)
-        # Each stack the learner started is judged by the map version they started it under
-        # (services.learner_maps, as the evidence pages do).
-        refs = {ref.version_id: ref for ref in standing.recorded.values()}
-        started = started_under(
-            live_ref.version_id,
-            {stack_key: ref.version_id for stack_key, ref in standing.recorded.items()},
-            lambda v: course_map_of(conn, v, refs[v].course_key, refs[v].content_hash),
-        )
-    course = as_started(live, started)
+        layout = _layout(conn, standing.live, standing.recorded)
     # Evidence belongs to a credential id in this course (a map sharing the id sees it too, as the evidence
     # pages do); grants belong to the map they were granted under: after the designer changes the map they
     # stay recorded, and count for that map, not for the one the course follows now.
@@ -85,27 +133,30 @@ def learner_overview(db: Database, context_id: int, user_id: int) -> LearnerOver
     stack_grants = {g.target_key: g for g in grants if g.kind == "stack"}
     award = next((g for g in grants if g.kind == "course_award"), None)
     stacks = []
-    for stack in course.stacks:
+    for laid in layout.stacks:
+        stack = laid.stack
         done, needed = progress(stack, earned)
+        if subs:
+            credentials = [
+                status
+                if (sub := subs.get(status.credential.id)) is None
+                else CredentialStatus(status.credential, SubmissionState(sub.state), sub.attempt)
+                for status in laid.not_started
+            ]
+        else:
+            credentials = list(laid.not_started)
         stacks.append(
             StackProgress(
                 stack=stack,
-                unit_titles=[u.title for u in course.units if u.stack_id == stack.id],
-                credentials=[
-                    CredentialStatus(
-                        course.credential(cid),
-                        SubmissionState(subs[cid].state) if cid in subs else None,
-                        subs[cid].attempt if cid in subs else 0,
-                    )
-                    for cid in stack.credential_ids
-                ],
+                unit_titles=laid.unit_titles,
+                credentials=credentials,
                 earned=done,
                 needed=needed,
                 grant=stack_grants.get(stack.id),
             )
         )
     return LearnerOverview(
-        course=course,
+        course=layout.course,
         stacks=stacks,
         award=award,
         total_ceus=sum((g.ceus for g in grants), Decimal(0)),

@@ -17,7 +17,6 @@ def register_blueprints(app: Flask) -> None:
     security_headers.init_app(app)
     from markupsafe import Markup
 
-    from ..domain.completion import describe_rule
     from . import auth, fragments
 
     app.jinja_env.globals.update(
@@ -25,8 +24,14 @@ def register_blueprints(app: Flask) -> None:
         token_field=lambda: Markup(auth.token_field()),
         current_actor=auth.current_actor_or_none,
         static_url=auth.static_url,
+        # one wording of a stack's rule for learner, designer and assessor pages (kept per stack)
+        stack_rule=fragments.stack_rule,
+        # the learner's progress page's repeated fragments (learner/_macros.html delegates to them)
         state_badge_html=fragments.state_badge,
-        stack_rule=describe_rule,  # one wording of a stack's rule for learner, designer and assessor pages
+        hours_text=fragments.hours,
+        stack_bar_html=fragments.stack_bar,
+        stack_ceus_html=fragments.stack_ceus,
+        credential_rows_html=fragments.credential_rows,
     )
     app.register_blueprint(health_bp)
     from . import home

@@ -14,7 +14,7 @@ Referer headers to other sites (Referrer-Policy: same-origin).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, fields
 from functools import wraps
 from typing import Any, TypeVar, cast
@@ -183,11 +183,31 @@ def require_role(*roles: str) -> Callable[[F], F]:
 def url(endpoint: str, **values: Any) -> str:
     """url_for that keeps the cookie-less session token when the request came with one."""
     links = _links()
-    built = _built(endpoint, values, links)
-    token = _link_token(links)
-    if not token:
+    return _with_token(_built(endpoint, values, links), _link_query(links))
+
+
+def urls(endpoint: str, name: str, values: Iterable[Any]) -> list[str]:
+    """``url(endpoint, **{name: value})`` for each of ``values``: what a page's rows link to (a credential
+    each), with what the links of one request share looked up once."""
+    links = _links()
+    query = _link_query(links)
+    built, root = links.built, links.root
+    found: list[str] = []
+    for value in values:
+        try:
+            href = built.get((root, endpoint, ((name, value),)))  # the key _built keeps it under
+        except TypeError:  # an unhashable value
+            href = None
+        if href is None:
+            href = _built(endpoint, {name: value}, links)
+        found.append(_with_token(href, query))
+    return found
+
+
+def _with_token(built: str, query: str | None) -> str:
+    if not query:
         return built
-    return built + ("&" if "?" in built else "?") + urlencode({TOKEN_PARAM: token})
+    return built + ("&" if "?" in built else "?") + query
 
 
 class _Links:
@@ -202,7 +222,7 @@ class _Links:
         self.root = request.script_root
         self.g = g._get_current_object()  # type: ignore[attr-defined]
         self.session = session._get_current_object()  # type: ignore[attr-defined]
-        # (token, signed in, answer) of _link_token, for this request.
+        # (token, signed in, answer) of _link_query, for this request.
         self.memo: tuple[str, bool, str | None] | None = None
 
 
@@ -236,10 +256,11 @@ def _built(endpoint: str, values: dict[str, Any], links: _Links) -> str:
     return found
 
 
-def _link_token(links: _Links) -> str | None:
-    """The session token links must carry: when the request came with one, or when there is no session
-    cookie. A page builds a link per credential: the answer is kept for the request, keyed by the token
-    and the session's actor (a sign-in during the request changes both)."""
+def _link_query(links: _Links) -> str | None:
+    """The session token links must carry, as their query parameter (``lt=...``): when the request came
+    with one, or when there is no session cookie. A page builds a link per credential: the answer is kept
+    for the request, keyed by the token and the session's actor (a sign-in during the request changes
+    both)."""
     token = links.g.get("actor_token")
     if not token:
         return None
@@ -248,7 +269,7 @@ def _link_token(links: _Links) -> str | None:
     if memo is not None and memo[0] == token and memo[1] == signed_in:
         return memo[2]
     carried = bool(request.args.get(TOKEN_PARAM) or request.form.get(TOKEN_PARAM))
-    answer = token if carried or not signed_in else None
+    answer = urlencode({TOKEN_PARAM: token}) if carried or not signed_in else None
     links.memo = (token, signed_in, answer)
     return answer
 

@@ -95,8 +95,9 @@ def home_page(landed_at: str | None = None) -> str:
     history entry, so reloading it asks for the page instead of posting the spent id_token again."""
     actor = current_actor()
     overview = learner_overview(db(), actor.context_id, actor.user_id)
-    # The blueprint's context processor runs only for /learn/ requests; the launch is not one.
-    return render_template("learner/home.html", overview=overview, landed_at=landed_at, **_helpers())
+    # The page needs none of the blueprint's helpers (their context processor runs only for /learn/
+    # requests anyway; a launch is not one).
+    return render_template("learner/home.html", overview=overview, landed_at=landed_at)
 
 
 @bp.get("/stacks/<stack_key>")
