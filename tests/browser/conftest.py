@@ -7,6 +7,7 @@ Chromium is the system one (/usr/bin/chromium): nothing is downloaded.
 
 from __future__ import annotations
 
+import os
 import shutil
 import threading
 from collections.abc import Callable, Iterator
@@ -51,11 +52,19 @@ class LiveServer:
     app: Flask
 
 
+def need_chromium() -> None:
+    """Skip without Chromium, except where REQUIRE_BROWSER is set (CI): there a missing browser fails."""
+    if Path(CHROMIUM).exists():
+        return
+    if os.environ.get("REQUIRE_BROWSER"):
+        pytest.fail(f"REQUIRE_BROWSER is set and Chromium is not at {CHROMIUM} (make chromium)")
+    pytest.skip(f"Chromium not found at {CHROMIUM}")
+
+
 @contextmanager
 def serving(sqlite_template: Path, tmp_path: Path, **extra: str) -> Iterator[LiveServer]:
     """The app on a free port in a thread, with ``extra`` settings (e.g. OFFICES_DIR)."""
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"Chromium not found at {CHROMIUM}")
+    need_chromium()
     db_path = tmp_path / "browser.sqlite3"
     shutil.copy(sqlite_template, db_path)
     later = _Later()
@@ -89,8 +98,7 @@ def live_server(sqlite_template: Path, tmp_path: Path) -> Iterator[LiveServer]:
 
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"Chromium not found at {CHROMIUM}")
+    need_chromium()
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:

@@ -25,7 +25,7 @@ from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from lti_tool import create_app
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, need_chromium
 from tests.conftest import app_config
 from tests.lti_platform_helpers import LTI, TestPlatform
 
@@ -85,8 +85,7 @@ class _Later:
 
 @pytest.fixture
 def world(sqlite_template: Path, tmp_path: Path) -> Iterator[tuple[str, str, Any, TestPlatform]]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"Chromium not found at {CHROMIUM}")
+    need_chromium()
     db_path = tmp_path / "storage.sqlite3"
     shutil.copy(sqlite_template, db_path)
     later = _Later()
