@@ -9,6 +9,7 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -184,7 +185,8 @@ def start_login(
             )
         platform_id, platform_client_id, auth_login_url, _jwks_url, known_deployment = candidates[0]
         try:
-            check_platform_url(auth_login_url, "authorization endpoint", development=development)
+            if not stored:  # stored: the endpoint was in the approved set, checked by this process
+                check_platform_url(auth_login_url, "authorization endpoint", development=development)
         except UnsafeUrl as exc:
             raise LtiRefused(
                 "registration",
@@ -206,23 +208,28 @@ def start_login(
             approved.add(auth_login_url)
         if random.random() < PURGE_PROBABILITY:
             _purge(conn)
-    auth_params = {
+    dynamic = {"login_hint": login_hint, "state": state, "nonce": nonce}
+    if params.get("lti_message_hint"):
+        dynamic["lti_message_hint"] = params["lti_message_hint"]
+    auth_url = _auth_request_start(auth_login_url, platform_client_id, base_url) + urlencode(dynamic)
+    platform_origin = origin(auth_login_url)
+    return LoginResult(auth_url, state, nonce, storage_target, platform_origin)
+
+
+@lru_cache(maxsize=256)
+def _auth_request_start(auth_login_url: str, client_id: str, base_url: str) -> str:
+    """The authentication request's URL up to its per-login parameters: the endpoint and the parameters
+    that are the same for every login to this registration, encoded once."""
+    fixed = {
         "scope": "openid",
         "response_type": "id_token",
         "response_mode": "form_post",
         "prompt": "none",
-        "client_id": platform_client_id,
+        "client_id": client_id,
         "redirect_uri": base_url + "/lti/launch",
-        "login_hint": login_hint,
-        "state": state,
-        "nonce": nonce,
     }
-    if params.get("lti_message_hint"):
-        auth_params["lti_message_hint"] = params["lti_message_hint"]
     separator = "&" if "?" in auth_login_url else "?"
-    auth_url = auth_login_url + separator + urlencode(auth_params)
-    platform_origin = origin(auth_login_url)
-    return LoginResult(auth_url, state, nonce, storage_target, platform_origin)
+    return auth_login_url + separator + urlencode(fixed) + "&"
 
 
 def _purge(conn: Connection) -> None:
