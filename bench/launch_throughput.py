@@ -1,6 +1,6 @@
 """Full LTI login + launch cycles per second: our tool (gunicorn, real database) vs a minimal pylti1p3 tool.
 
-One command: ``.venv/bin/python bench/launch_throughput.py [--seconds 5] [--rounds 3] [--workers 4]
+One command: ``.venv/bin/python bench/launch_throughput.py [--seconds 5] [--rounds 5] [--workers 4]
 [--threads 1] [--databases sqlite postgresql]``. By default it runs on SQLite (a temporary file) and on
 PostgreSQL (a scratch database created on ``--postgres-url``, default
 postgresql://postgres@127.0.0.1:5432/postgres, and dropped afterwards; skipped with a note when the server
@@ -416,7 +416,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1, help="gunicorn threads per worker, both tools")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 16])
     parser.add_argument(
-        "--rounds", type=int, default=3, help="interleaved rounds of both tools; the figures are medians"
+        "--rounds", type=int, default=5, help="interleaved rounds of both tools; the figures are medians"
     )
     parser.add_argument(
         "--databases", nargs="+", choices=["sqlite", "postgresql"], default=["sqlite", "postgresql"]
