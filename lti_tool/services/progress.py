@@ -3,6 +3,7 @@ to the course map it follows."""
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -76,6 +77,7 @@ class _CourseLayout:
 # another one (versions never change). Most learners of a course share one or a few; bounded all the same.
 _LAYOUTS: dict[tuple[VersionRef, tuple[tuple[str, VersionRef], ...]], _CourseLayout] = {}
 _LAYOUTS_MAX = 512
+_LAYOUTS_LOCK = threading.Lock()
 
 
 def _layout(conn: Connection, live_ref: VersionRef, recorded: dict[str, VersionRef]) -> _CourseLayout:
@@ -106,9 +108,10 @@ def _layout(conn: Connection, live_ref: VersionRef, recorded: dict[str, VersionR
             for stack in course.stacks
         ),
     )
-    if len(_LAYOUTS) >= _LAYOUTS_MAX:
-        _LAYOUTS.pop(next(iter(_LAYOUTS), key), None)  # the oldest
-    _LAYOUTS[key] = found
+    with _LAYOUTS_LOCK:  # threads of one worker share it: no iteration while another inserts
+        if len(_LAYOUTS) >= _LAYOUTS_MAX:
+            _LAYOUTS.pop(next(iter(_LAYOUTS), key), None)  # the oldest
+        _LAYOUTS[key] = found
     return found
 
 
