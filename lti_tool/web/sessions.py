@@ -21,8 +21,7 @@ from typing import Any
 from flask import Flask, current_app
 from flask.json.provider import DefaultJSONProvider
 from flask.json.tag import TaggedJSONSerializer
-from flask.sessions import SecureCookieSessionInterface, SessionMixin
-from flask.wrappers import Response
+from flask.sessions import SecureCookieSessionInterface
 from itsdangerous import URLSafeTimedSerializer
 
 _SCALARS = frozenset({str, int, float, bool, type(None)})
@@ -72,62 +71,6 @@ class CookieSessions(SecureCookieSessionInterface):
             made = (key, super().get_signing_serializer(app))
             app.extensions["session_serializer"] = made
         return made[1]
-
-    def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
-        """Flask's save_session (same cookie, same deletion, same ``Vary: Cookie``), with ``Vary`` edited in
-        place: ``response.vary.add`` parses the header into a set and writes it back, twice per sign-in."""
-        name = self.get_cookie_name(app)
-        domain = self.get_cookie_domain(app)
-        path = self.get_cookie_path(app)
-        secure = self.get_cookie_secure(app)
-        partitioned = self.get_cookie_partitioned(app)
-        samesite = self.get_cookie_samesite(app)
-        httponly = self.get_cookie_httponly(app)
-
-        if session.accessed:
-            _vary_on_cookie(response)
-
-        if not session:
-            if session.modified:
-                response.delete_cookie(
-                    name,
-                    domain=domain,
-                    path=path,
-                    secure=secure,
-                    partitioned=partitioned,
-                    samesite=samesite,
-                    httponly=httponly,
-                )
-                _vary_on_cookie(response)
-            return
-
-        if not self.should_set_cookie(app, session):
-            return
-
-        signer = self.get_signing_serializer(app)
-        assert signer is not None  # Flask opens no session without a secret key
-        response.set_cookie(
-            name,
-            signer.dumps(dict(session)),
-            expires=self.get_expiration_time(app, session),
-            httponly=httponly,
-            domain=domain,
-            path=path,
-            secure=secure,
-            partitioned=partitioned,
-            samesite=samesite,
-        )
-        _vary_on_cookie(response)
-
-
-def _vary_on_cookie(response: Response) -> None:
-    """``response.vary.add("Cookie")``: Cookie joins the Vary header unless it is listed already."""
-    headers = response.headers
-    vary = headers.get("Vary")
-    if not vary:
-        headers["Vary"] = "Cookie"
-    elif "cookie" not in (item.strip().lower() for item in vary.split(",")):
-        headers["Vary"] = f"{vary}, Cookie"
 
 
 def init_app(app: Flask) -> None:
