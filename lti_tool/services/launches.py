@@ -166,29 +166,24 @@ def launch_writes_pg(gate: Any, *, placed: bool) -> Any:
     courses: Any = Course.__table__
     memberships: Any = Membership.__table__
     n = (
-        postgresql.insert(nonces)
-        .from_select(
-            ["platform_id", "nonce", "used_at", "expires_at"],
-            select(
-                bindparam("l_platform_id", type_=nonces.c.platform_id.type),
-                bindparam("l_nonce", type_=nonces.c.nonce.type),
-                bindparam("now", type_=nonces.c.used_at.type),
-                bindparam("l_expires_at", type_=nonces.c.expires_at.type),
-            ).select_from(gate),
+        _insert_parameters(
+            nonces,
+            {
+                "platform_id": "l_platform_id",
+                "nonce": "l_nonce",
+                "used_at": "now",
+                "expires_at": "l_expires_at",
+            },
+            gate,
         )
         .on_conflict_do_nothing(index_elements=["platform_id", "nonce"])
         .returning(nonces.c.id)
         .cte("n")
     )
-    user = postgresql.insert(users).from_select(
-        ["platform_id", "sub", "name", "email", "created_at"],
-        select(
-            bindparam("l_platform_id", type_=users.c.platform_id.type),
-            bindparam("sub", type_=users.c.sub.type),
-            bindparam("name", type_=users.c.name.type),
-            bindparam("email", type_=users.c.email.type),
-            bindparam("now", type_=users.c.created_at.type),
-        ).select_from(n),
+    user = _insert_parameters(
+        users,
+        {"platform_id": "l_platform_id", "sub": "sub", "name": "name", "email": "email", "created_at": "now"},
+        n,
     )
     u = (
         user.on_conflict_do_update(
@@ -198,29 +193,23 @@ def launch_writes_pg(gate: Any, *, placed: bool) -> Any:
         .returning(users.c.id)
         .cte("u")
     )
-    context = postgresql.insert(contexts).from_select(
-        [
-            "deployment_id",
-            "context_id",
-            "title",
-            "label",
-            "course_key",
-            "memberships_url",
-            "lineitems_url",
-            "ags_scopes",
-            "created_at",
-        ],
-        select(
-            bindparam("deployment_pk", type_=contexts.c.deployment_id.type),
-            bindparam("context_id", type_=contexts.c.context_id.type),
-            bindparam("title", type_=contexts.c.title.type),
-            bindparam("label", type_=contexts.c.label.type),
-            select(courses.c.key).where(courses.c.key == bindparam("course_map")).scalar_subquery(),
-            bindparam("memberships_url", type_=contexts.c.memberships_url.type),
-            bindparam("lineitems_url", type_=contexts.c.lineitems_url.type),
-            bindparam("ags_scopes", type_=contexts.c.ags_scopes.type),
-            bindparam("now", type_=contexts.c.created_at.type),
-        ).select_from(n),
+    context = _insert_parameters(
+        contexts,
+        {
+            "deployment_id": "deployment_pk",
+            "context_id": "context_id",
+            "title": "title",
+            "label": "label",
+            # A course_map parameter binds only a map that is loaded.
+            "course_key": select(courses.c.key)
+            .where(courses.c.key == bindparam("course_map"))
+            .scalar_subquery(),
+            "memberships_url": "memberships_url",
+            "lineitems_url": "lineitems_url",
+            "ags_scopes": "ags_scopes",
+            "created_at": "now",
+        },
+        n,
     )
     cx = (
         context.on_conflict_do_update(
@@ -269,6 +258,17 @@ def launch_writes_pg(gate: Any, *, placed: bool) -> Any:
         .select_from(n.join(u, true()).join(cx, true()))
         .add_cte(*extra)
     )
+
+
+def _insert_parameters(table: Any, values: dict[str, Any], source: Any) -> Any:
+    """PostgreSQL ``INSERT INTO table (columns) SELECT <values> FROM source``: one row per row of
+    ``source`` (the statement's gate: none, nothing written). A string value names the parameter bound to
+    that column, typed as the column; anything else is an SQL expression."""
+    row = [
+        bindparam(value, type_=table.c[column].type) if isinstance(value, str) else value
+        for column, value in values.items()
+    ]
+    return postgresql.insert(table).from_select(list(values), select(*row).select_from(source))
 
 
 def _context_updates(ex: Any) -> dict[str, Any]:

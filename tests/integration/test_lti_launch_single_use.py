@@ -5,7 +5,6 @@ checked: a refusal must roll that back, so the genuine launch that follows still
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -14,6 +13,7 @@ from sqlalchemy import select
 
 from lti_tool.db.lti_models import OidcState
 from tests.lti_platform_helpers import LoginAnswer, PlatformKey, TestPlatform, login, row_counts
+from tests.races import race
 
 Forge = Callable[[TestPlatform, LoginAnswer], dict[str, str]]
 
@@ -81,10 +81,22 @@ def test_a_spent_state_is_refused_as_a_replay(app: Any, platform: TestPlatform) 
     assert replay.status_code == 400 and replay.json["error"]["code"] == "lti_replay"
 
 
-def test_concurrent_launches_of_one_id_token_accept_exactly_one(app: Any, platform: TestPlatform) -> None:
+@pytest.mark.parametrize("warm", [False, True])
+def test_concurrent_launches_of_one_id_token_accept_exactly_one(
+    app: Any, platform: TestPlatform, warm: bool
+) -> None:
     """Six browsers post the same id_token and state at the same moment (the state cookie each carries is
-    the login's): one launch is accepted, the others are refused as replays, one nonce is recorded."""
+    the login's): one launch is accepted, the others are refused as replays, one nonce is recorded. Cold,
+    the key is fetched first and the launches race in transactions; warm (a launch before), on PostgreSQL
+    they race in the one statement (``lti.launch_statement``)."""
     first = app.test_client()
+    if warm:
+        earlier = login(first, platform)
+        token = platform.key.sign(platform.moodle_claims(earlier.nonce, sub="earlier"))
+        assert first.post("/lti/launch", data={"id_token": token, "state": earlier.state}).status_code in (
+            200,
+            303,
+        )
     answer = login(first, platform)
     cookie = first.get_cookie(f"lti1p3-state-{answer.state}", path="/lti/")
     assert cookie is not None
@@ -95,23 +107,14 @@ def test_concurrent_launches_of_one_id_token_accept_exactly_one(app: Any, platfo
         other.set_cookie(cookie.key, cookie.value, path="/lti/")
         clients.append(other)
     app.test_client().get("/lti/config.json")  # warm: no first-request work inside the race
-    barrier = threading.Barrier(len(clients))
-    answers: list[tuple[int, str | None]] = []
-    lock = threading.Lock()
 
-    def go(client: Any) -> None:
-        barrier.wait()
-        response = client.post("/lti/launch", data=form, headers={"Accept": "application/json"})
-        code = response.json["error"]["code"] if response.status_code >= 400 else None
-        with lock:
-            answers.append((response.status_code, code))
+    def go(i: int) -> tuple[int, str | None]:
+        response = clients[i].post("/lti/launch", data=form, headers={"Accept": "application/json"})
+        return response.status_code, (response.json["error"]["code"] if response.status_code >= 400 else None)
 
-    threads = [threading.Thread(target=go, args=(c,)) for c in clients]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
+    answers, errors = race(len(clients), go)
+    assert not errors, errors
     accepted = [a for a in answers if a[0] in (200, 303)]
     assert len(answers) == len(clients) and len(accepted) == 1, answers
     assert all(a == (400, "lti_replay") for a in answers if a not in accepted), answers
-    assert row_counts(app.extensions["db"])["used_nonces"] == 1
+    assert row_counts(app.extensions["db"])["used_nonces"] == 1 + warm
