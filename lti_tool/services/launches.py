@@ -339,6 +339,13 @@ def launch_write_params(facts: LaunchFacts, now: datetime) -> dict[str, Any]:
         "sub": facts.sub,
         "name": facts.name,
         "email": facts.email,
+        **_context_params(facts, now),
+        "roles": sorted(facts.roles),
+    }
+
+
+def _context_params(facts: LaunchFacts, now: datetime) -> dict[str, Any]:
+    return {
         "deployment_pk": facts.deployment_pk,
         "context_id": facts.context_id,
         "title": facts.context_title,
@@ -347,7 +354,7 @@ def launch_write_params(facts: LaunchFacts, now: datetime) -> dict[str, Any]:
         "memberships_url": facts.memberships_url,
         "lineitems_url": facts.lineitems_url,
         "ags_scopes": facts.ags_scopes,
-        "roles": sorted(facts.roles),
+        "now": now,
     }
 
 
@@ -391,20 +398,7 @@ def _record_rows(session: Session, facts: LaunchFacts, now: datetime) -> LaunchR
             "now": now,
         },
     ).scalar_one()
-    context_pk, course_key = conn.execute(
-        stmts["context"],
-        {
-            "deployment_pk": facts.deployment_pk,
-            "context_id": facts.context_id,
-            "title": facts.context_title,
-            "label": facts.context_label,
-            "course_map": facts.course_map,
-            "memberships_url": facts.memberships_url,
-            "lineitems_url": facts.lineitems_url,
-            "ags_scopes": facts.ags_scopes,
-            "now": now,
-        },
-    ).one()
+    context_pk, course_key = conn.execute(stmts["context"], _context_params(facts, now)).one()
     conn.execute(
         stmts["membership"],
         {"context_pk": context_pk, "user_id": user_id, "roles": sorted(facts.roles), "now": now},
