@@ -37,7 +37,14 @@ def _service_error(exc: ServiceError) -> Any:
     return error_response(exc.status, exc.code, exc.message)
 
 
-def _page(*, status: int = 200, error: str | None = None, problems: list[str] | None = None) -> Any:
+def _page(
+    *,
+    status: int = 200,
+    error: str | None = None,
+    error_field: str | None = None,
+    problems: list[str] | None = None,
+) -> Any:
+    """The versions page; ``error_field`` names the form field the error is about (the page ties them)."""
     actor = current_actor()
     overview = learner_versions.learners_on_older_versions(db(), actor.context_id)
     return (
@@ -46,6 +53,7 @@ def _page(*, status: int = 200, error: str | None = None, problems: list[str] | 
             overview=overview,
             message=NOTICES.get(request.args.get("notice", "")),
             error=error,
+            error_field=error_field,
             problems=problems or [],
             limits={
                 "files": map_uploads.MAX_FILES,
@@ -71,7 +79,7 @@ def upload() -> Any:
     try:
         upload_id = map_uploads.check_upload(db(), actor.context_id, actor.user_id, files)
     except map_uploads.UploadRefused as exc:
-        return _page(status=exc.status, error=exc.message, problems=exc.problems)
+        return _page(status=exc.status, error=exc.message, error_field="map-files", problems=exc.problems)
     return redirect(url("map_versions.review", upload_id=upload_id), 303)
 
 

@@ -1,5 +1,6 @@
 """axe-core (from npm, pinned in tests/a11y) run in Chromium on the learner, assessor and designer pages, an
 error page, the public verification page and the development platform: no serious or critical violations.
+Pages with a form error are checked with the error shown (the evidence page, the designer's map upload).
 
 People enter through real launches from the development platform. The tool's CSP allows only its own
 scripts, so the browser contexts here bypass CSP to inject axe (the pages themselves are unchanged). Also
@@ -8,9 +9,11 @@ checked by keyboard: the first Tab reaches the skip link, which is visible then 
 
 from __future__ import annotations
 
+import io
 import re
 import shutil
 import subprocess
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +22,7 @@ from sqlalchemy import select
 
 from lti_tool.db.models import Context, Submission, User
 from lti_tool.db.records_models import Award
-from tests import scenario
+from tests import factories, scenario
 from tests.browser.conftest import LiveServer, serving
 
 pytestmark = pytest.mark.browser
@@ -111,6 +114,24 @@ def _setup(server: LiveServer) -> tuple[int, str, str]:
     return waiting, public_id, keys[2]
 
 
+def _broken_map_zip() -> bytes:
+    """The shipped map zipped with two errors the upload names by file and line: a YAML syntax error in a
+    credential file, a wrong type in course.yaml."""
+    folder = factories.LEARNING_DIFFERENCES
+    broken = {
+        "course.yaml": ("contact_hours: 10", "contact_hours: ten"),
+        "ef-engaging-your-peers.yaml": ("title: Engaging", "title: [Engaging"),
+    }
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+            text = path.read_text()
+            if path.name in broken:
+                text = text.replace(*broken[path.name], 1)
+            archive.writestr(f"{folder.name}/{path.relative_to(folder).as_posix()}", text)
+    return buffer.getvalue()
+
+
 def test_pages_have_no_serious_or_critical_axe_violations(
     browser: Any, sqlite_template: Path, tmp_path: Path, axe_script: Path
 ) -> None:
@@ -146,6 +167,18 @@ def test_pages_have_no_serious_or_critical_axe_violations(
         check("review page", assessor)
 
         check("designer dashboard", designer)
+        _go(designer, server, "/design/map-versions/")
+        designer.locator("#map-files").set_input_files(
+            files=[{"name": "broken.zip", "mimeType": "application/zip", "buffer": _broken_map_zip()}]
+        )
+        designer.get_by_role("button", name="Check the upload").click()
+        designer.wait_for_load_state()
+        assert designer.locator("#map-files[aria-invalid=true]").count() == 1
+        assert designer.locator("#map-files-problems li").count() == 2, "every map problem is listed"
+        check("designer map upload with an error", designer)
+        # The error summary leads to the field: its link moves focus to the file input.
+        designer.locator("[data-error] a[href='#map-files']").click()
+        assert designer.evaluate("document.activeElement.id") == "map-files"
 
         public = browser.new_context(bypass_csp=True).new_page()
         public.goto(f"{server.url}/records/{public_id}")
