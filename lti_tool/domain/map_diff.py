@@ -3,7 +3,8 @@
 Credentials, stacks, units and the award are matched by id; a change lists the fields that differ (every
 field of the values in ``definitions``, so a field added to the format is compared without code here).
 Requirements, rubrics and completion rules are reported on their own lines, since they change what a
-learner must do.
+learner must do. Who decides a credential (its review panel; a stack's review is already applied to its
+credentials) and what each rubric level looks like for a criterion are said in the map's terms, old and new.
 """
 
 from __future__ import annotations
@@ -13,7 +14,16 @@ from dataclasses import dataclass, fields, is_dataclass
 from enum import StrEnum
 from typing import Any
 
-from .definitions import CompletionRule, CourseMap, Credential, Stack
+from .definitions import (
+    CompletionRule,
+    CourseMap,
+    Credential,
+    PanelRule,
+    ReviewPolicy,
+    RubricCriterion,
+    Stack,
+    TieBreak,
+)
 
 _SHORT = 60  # values up to this long are shown before -> after; longer ones are "changed"
 
@@ -120,7 +130,10 @@ def _credentials(old: Sequence[Credential], new: Sequence[Credential]) -> list[C
         old,
         new,
         lambda c: f"{c.id} ({c.title})",
-        lambda a, b: _field_changes(a, b, skip={"requirements", "rubric"}),
+        lambda a, b: (
+            _field_changes(a, b, skip={"requirements", "rubric", "review"})
+            + _review_changes(a.review, b.review)
+        ),
     )
     before = {c.id: c for c in old}
     for credential in new:
@@ -145,13 +158,13 @@ def _credentials(old: Sequence[Credential], new: Sequence[Credential]) -> list[C
             details: list[str] = list(
                 _field_changes(was.rubric, credential.rubric, skip={"levels", "criteria"})
             )
-            for part in ("levels", "criteria"):
+            for part, compare in (("levels", _field_changes), ("criteria", _criterion_changes)):
                 for c in _matched(
                     part.rstrip("s").replace("criteria", "criterion"),
                     getattr(was.rubric, part),
                     getattr(credential.rubric, part),
                     lambda r: str(r.id),
-                    lambda a, b: _field_changes(a, b),
+                    compare,
                 ):
                     details.append(
                         f"{c.subject} {c.name} {c.action.value}"
@@ -159,6 +172,74 @@ def _credentials(old: Sequence[Credential], new: Sequence[Credential]) -> list[C
                     )
             changes.append(Change(Action.CHANGED, "rubric", name, tuple(details)))
     return changes
+
+
+def _review_terms(policy: ReviewPolicy) -> dict[str, str]:
+    """What decides, as the map says it (``panel``, ``decide``, ``ties``), leaving out what cannot matter:
+    the rule of one assessor, the ties of a panel that cannot split evenly."""
+    if policy.single:
+        return {"panel": "1"}
+    terms = {"panel": str(policy.panel), "decide": policy.rule.value}
+    if policy.rule is PanelRule.MAJORITY and policy.panel % 2 == 0:
+        terms["ties"] = _TIES[policy.ties]
+    return terms
+
+
+_TIES = {TieBreak.NOT_YET: "not yet", TieBreak.EARNED: "earned"}
+
+
+def _panel_text(policy: ReviewPolicy) -> str:
+    """A panel of more than one in a few words, as in "panel of 4, majority, ties earned"."""
+    terms = _review_terms(policy)
+    text = f"panel of {terms['panel']}, {terms['decide']}"
+    return text + (f", ties {terms['ties']}" if "ties" in terms else "")
+
+
+def _review_changes(old: ReviewPolicy, new: ReviewPolicy) -> tuple[str, ...]:
+    """A credential's review, old and new: added (one assessor -> a panel), removed (a panel -> one
+    assessor), or each term of a panel, ``before -> after`` where it differs. Nothing when the two decide
+    alike (say the rule of a panel of 1)."""
+    before, after = _review_terms(old), _review_terms(new)
+    if before == after:
+        return ()
+    if old.single:
+        return (f"review added: {_panel_text(new)}",)
+    if new.single:
+        return (f"review removed (one assessor decides): was a {_panel_text(old)}",)
+    parts = []
+    for term in ("panel", "decide", "ties"):
+        a, b = before.get(term), after.get(term)
+        if a == b:
+            if a is not None:
+                parts.append(f"{term} {a}")
+        else:  # "ties none -> earned": only a majority of an even panel can tie
+            parts.append(f"{term} {a or 'none'} -> {b or 'none'}")
+    return ("review: " + ", ".join(parts),)
+
+
+def _criterion_changes(old: RubricCriterion, new: RubricCriterion) -> tuple[str, ...]:
+    return _field_changes(old, new, skip={"level_descriptions"}) + _level_descriptions(old, new)
+
+
+def _level_descriptions(old: RubricCriterion, new: RubricCriterion) -> tuple[str, ...]:
+    """What each level looks like for this criterion, by level id in the new rubric's order (then levels
+    only the old one described): added, removed, or ``before -> after`` (``changed`` when long)."""
+    before, after = dict(old.level_descriptions), dict(new.level_descriptions)
+    details = []
+    for level in [*after, *(lv for lv in before if lv not in after)]:
+        a, b = before.get(level), after.get(level)
+        if a == b:
+            continue
+        label = f"level {level} description"
+        if a is None:
+            details.append(f"{label} added" + (f": {_show(b)}" if _short(b) else ""))
+        elif b is None:
+            details.append(f"{label} removed" + (f" (was {_show(a)})" if _short(a) else ""))
+        elif _short(a) and _short(b):
+            details.append(f"{label}: {_show(a)} -> {_show(b)}")
+        else:
+            details.append(f"{label} changed")
+    return tuple(details)
 
 
 def _field_changes(old: Any, new: Any, skip: Iterable[str] = ()) -> tuple[str, ...]:

@@ -92,12 +92,24 @@ def test_a_zip_is_checked_shown_as_a_difference_and_published_on_confirmation(
     dashboard = _text(client.get("/design/").data)
     assert 'data-link="map-versions"' in dashboard
 
-    response = upload(client, (zip_folder(edited_map(tmp_path)), "learning-differences.zip"))
+    folder = edited_map(tmp_path)
+    # The stack asks for a panel, and one level of one criterion reads differently.
+    rule = "    completion:\n      rule: all  # CEUs need every micro-credential of the stack\n"
+    course_yaml = folder / "course.yaml"
+    course_yaml.write_text(course_yaml.read_text().replace(rule, rule + "    review: {panel: 3}\n", 1))
+    peers = folder / "credentials" / "ef-engaging-your-peers.yaml"
+    level = "developing: Colleagues mostly listened; there was little chance to take part."
+    peers.write_text(peers.read_text().replace(level, "developing: Colleagues only listened.", 1))
+    response = upload(client, (zip_folder(folder), "learning-differences.zip"))
     assert response.status_code == 303, response.data[:2000]
     review_url = response.headers["Location"]
     assert _live_revision(db) == 1  # nothing is live before the designer confirms
     page = _text(client.get(review_url).data)
     assert 'data-change="added credential"' in page and ADDED in page
+    assert (
+        "<li>review added: panel of 3, majority</li>" in page
+        and "criterion engagement changed: level developing description changed" in page
+    )
     stack_row = re.search(r'<tr data-change="changed stack">(.*?)</tr>', page)
     assert stack_row and f"credential added to the stack: {ADDED}" in stack_row.group(1)
     rule_row = re.search(r'<tr data-change="changed completion rule">(.*?)</tr>', page)
