@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Literal
 
@@ -89,13 +89,18 @@ class CertificateFacts:
             raise ValueError(f"kind must be 'stack' or 'course_award', not {self.kind!r}")
 
 
+@lru_cache(maxsize=32)
 def render_certificate(facts: CertificateFacts) -> bytes:
-    """One landscape page; long names and titles wrap or shrink, and the page never overflows."""
-    missing = unsupported_characters(_all_text(facts))
+    """One landscape page; long names and titles wrap or shrink, and the page never overflows.
+
+    The same facts give the same bytes, so the last few certificates are kept (an educator downloading
+    again, or an office opening the link, does not wait for the fonts again)."""
+    text = _all_text(facts)
+    missing = unsupported_characters(text)
     if missing:
         # The page still renders (those characters are left out); the records page should have warned.
         log.warning("certificate %s: no shipped font has %s", facts.record_id, "".join(sorted(missing)))
-    pdf = _new_document(facts)
+    pdf = _new_document(facts, _fallbacks_for(text))
     footer_h = _footer(pdf, facts, draw=False)
     body_bottom = FOOTER_BOTTOM - footer_h - FOOTER_GAP
     # Shrink everything in the body together until it fits above the footer; the smallest scale is
@@ -118,13 +123,26 @@ def unsupported_characters(text: str) -> set[str]:
 
 
 @cache
-def _covered_codepoints() -> frozenset[int]:
-    codepoints: set[int] = set()
-    for name in FONT_FILES:
-        font = TTFont(FONT_DIR / name, lazy=True)
-        codepoints.update(font.getBestCmap())
+def _font_codepoints(file: str) -> frozenset[int]:
+    font = TTFont(FONT_DIR / file, lazy=True)
+    try:
+        return frozenset(font.getBestCmap())
+    finally:
         font.close()
-    return frozenset(codepoints)
+
+
+@cache
+def _covered_codepoints() -> frozenset[int]:
+    return frozenset().union(*(_font_codepoints(file) for file in FONT_FILES))
+
+
+def _fallbacks_for(text: str) -> list[tuple[str, str]]:
+    """The fallback fonts this text needs: those having a character the main font lacks. Parsing a font
+    costs more than the rest of the page (Droid Sans Fallback is 3.4 MB), so a certificate in Latin script
+    loads none of them."""
+    main = _font_codepoints(MAIN_FONT[1])
+    wanted = {ord(ch) for ch in text if ord(ch) not in main}
+    return [(name, file) for name, file in FALLBACK_FONTS if wanted & _font_codepoints(file)]
 
 
 def _invisible(ch: str) -> bool:
@@ -141,17 +159,18 @@ def _all_text(facts: CertificateFacts) -> str:
     return " ".join(parts)
 
 
-def _new_document(facts: CertificateFacts) -> FPDF:
+def _new_document(facts: CertificateFacts, fallbacks: list[tuple[str, str]]) -> FPDF:
     pdf = FPDF(orientation="L", unit="mm", format="letter")
     pdf.set_auto_page_break(False)
     pdf.set_margins(MARGIN, BODY_TOP, MARGIN)
     family, regular, bold = MAIN_FONT
     pdf.add_font(family, "", str(FONT_DIR / regular))
     pdf.add_font(family, "B", str(FONT_DIR / bold))
-    for name, file in FALLBACK_FONTS:
+    for name, file in fallbacks:
         pdf.add_font(name, "", str(FONT_DIR / file))
-    # exact_match=False: bold text falls back to the regular face of another script rather than to nothing.
-    pdf.set_fallback_fonts([name for name, _ in FALLBACK_FONTS], exact_match=False)
+    if fallbacks:
+        # exact_match=False: bold text falls back to the regular face of another script, not to nothing.
+        pdf.set_fallback_fonts([name for name, _ in fallbacks], exact_match=False)
     pdf.set_text_shaping(True)
     award = "Stack" if facts.kind == "stack" else "Course award"
     pdf.set_title(f"Certificate: {facts.award_title}")
