@@ -95,6 +95,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
             smtp_user=settings.smtp_user,
             smtp_password=settings.smtp_password,
             smtp_starttls=settings.smtp_starttls,
+            smtp_ca_file=settings.smtp_ca_file,
             digest_hours=settings.notify_digest_hours,
         )
     )

@@ -60,6 +60,8 @@ class Settings:
     smtp_user: str = ""
     smtp_password: str = field(default="", repr=False)  # a secret: never in a repr or a log line
     smtp_starttls: bool = True
+    # The CA certificates (PEM) that STARTTLS trusts instead of the system's, e.g. an internal relay's CA.
+    smtp_ca_file: str = ""
     mail_from: str = "Micro-credential Stacks <no-reply@localhost>"
     # At most one "submissions waiting" e-mail per assessor in this many hours.
     notify_digest_hours: int = 24
@@ -115,6 +117,7 @@ class Settings:
             smtp_user=env.get("SMTP_USER") or "",
             smtp_password=env.get("SMTP_PASSWORD") or "",
             smtp_starttls=_bool(env.get("SMTP_STARTTLS"), True),
+            smtp_ca_file=(env.get("SMTP_CA_FILE") or "").strip(),
             mail_from=env.get("MAIL_FROM") or "Micro-credential Stacks <no-reply@localhost>",
             notify_digest_hours=int(env.get("NOTIFY_DIGEST_HOURS") or "24"),
             claim_minutes=int(env.get("CLAIM_MINUTES") or "30"),

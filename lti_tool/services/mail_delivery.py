@@ -1,10 +1,12 @@
 """Sending the e-mails notifications.py wrote: the ``email.send`` outbox handler.
 
-SMTP mode connects with a timeout, upgrades with STARTTLS when asked (and never falls back to plain text
-when the server cannot), logs in when a user is set, and sends. Mailbox mode (the embedded set-up) sends
-nothing: it marks the e-mail as kept for the development platform's mailbox page. A refusal no retry can
-mend (a bad address, a 5xx answer) parks the message at once; anything else is retried with back-off and
-parked after ``MAX_ATTEMPTS``. Log lines name the e-mail's id, never its address or the SMTP password.
+SMTP mode connects with a timeout, upgrades with STARTTLS when asked, logs in when a user is set, and
+sends. STARTTLS checks the server's certificate chain (against ``SMTP_CA_FILE`` when set, else the
+system's CAs) and host name, and never falls back to plain text: a server without STARTTLS parks the
+e-mail, an untrusted certificate delays it. Mailbox mode (the embedded set-up) sends nothing: it marks the
+e-mail as kept for the development platform's mailbox page. A refusal no retry can mend (a bad address, a
+5xx answer) parks the message at once; anything else is retried with back-off and parked after
+``MAX_ATTEMPTS``. Log lines name the e-mail's id, never its address or the SMTP password.
 """
 
 from __future__ import annotations
@@ -43,12 +45,28 @@ def build_mime(settings: notifications.NotificationSettings, email: EmailMessage
     return mime
 
 
+class CertificateNotTrusted(OSError):
+    """STARTTLS stopped at the server's certificate: signed by a CA not trusted here, expired, or for
+    another host. Retried like a server that is down (an operator can mend it), never sent in clear."""
+
+
 def send_smtp(settings: notifications.NotificationSettings, mime: MimeMessage) -> None:
     with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=settings.smtp_timeout) as smtp:
         smtp.ehlo()
         if settings.smtp_starttls:
             # Raises SMTPNotSupportedError when the server offers no STARTTLS: nothing goes out in clear.
-            smtp.starttls(context=ssl.create_default_context())
+            try:
+                smtp.starttls(context=settings.tls_context())
+            except ssl.SSLCertVerificationError as exc:
+                trusted = (
+                    f"the CAs in SMTP_CA_FILE {settings.smtp_ca_file}"
+                    if settings.smtp_ca_file
+                    else "the system's CAs (set SMTP_CA_FILE to trust a private CA)"
+                )
+                raise CertificateNotTrusted(
+                    f"STARTTLS with {settings.smtp_host}:{settings.smtp_port}: the server's certificate was "
+                    f"refused ({exc.verify_message or exc.reason}); trusted: {trusted}"
+                ) from exc
             smtp.ehlo()
         if settings.smtp_user:
             smtp.login(settings.smtp_user, settings.smtp_password)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import math
+import ssl
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -45,12 +46,19 @@ class NotificationSettings:
     smtp_user: str = ""
     smtp_password: str = field(default="", repr=False)  # a secret: never in a repr or a log line
     smtp_starttls: bool = True
+    smtp_ca_file: str = ""  # PEM CA certificates STARTTLS trusts instead of the system's; empty: the system's
     smtp_timeout: float = 15.0
     digest_hours: int = 24
 
     @property
     def enabled(self) -> bool:
         return self.mode != "off"
+
+    def tls_context(self) -> ssl.SSLContext:
+        """What STARTTLS checks the server with: the certificate chain up to a trusted CA (``smtp_ca_file``
+        only when set, else the system's) and the host name (``smtp_host``). Read on each connection, so
+        a renewed CA file needs no restart."""
+        return ssl.create_default_context(cafile=self.smtp_ca_file or None)
 
 
 _current = NotificationSettings()
@@ -60,6 +68,16 @@ def configure(settings: NotificationSettings) -> None:
     global _current
     if settings.mode not in MODES:
         raise ValueError(f"notifications mode must be one of {MODES}, not {settings.mode!r}")
+    if settings.mode == "smtp" and settings.smtp_ca_file:
+        # A CA file that cannot be read stops start-up, instead of failing every e-mail later.
+        if not settings.smtp_starttls:
+            raise ValueError(
+                "SMTP_CA_FILE is set but SMTP_STARTTLS is off: mail would go in clear, the CA unused"
+            )
+        try:
+            settings.tls_context()
+        except (OSError, ValueError) as exc:  # ssl.SSLError is an OSError: not PEM, no certificate in it
+            raise ValueError(f"SMTP_CA_FILE {settings.smtp_ca_file!r} cannot be used: {exc}") from None
     _current = settings
 
 

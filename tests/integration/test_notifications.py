@@ -1,14 +1,20 @@
 """E-mail notifications: a decision tells the learner, a digest tells assessors of waiting work; each e-mail
 is a row and an outbox message in the cause's transaction, sent by SMTP (a real server on 127.0.0.1) or
-kept for the development platform's mailbox. Database behaviour on SQLite and PostgreSQL; SMTP on SQLite."""
+kept for the development platform's mailbox. Database behaviour on SQLite and PostgreSQL; SMTP on SQLite
+(and a delayed STARTTLS e-mail on both), plain (SMTP_STARTTLS=0) and with STARTTLS against a certificate
+made here by a test CA."""
 
 from __future__ import annotations
 
+import dataclasses
+import ipaddress
 import logging
 import socket
+import ssl
 import time
 from collections.abc import Iterator
-from datetime import timedelta
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from email import message_from_bytes
 from email.message import Message
 from pathlib import Path
@@ -17,6 +23,10 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from flask import Flask
 from sqlalchemy import select, update
 
@@ -186,36 +196,44 @@ class _Inbox:
     def __init__(self) -> None:
         self.messages: list[Message] = []
         self.envelopes: list[tuple[str, list[str]]] = []
+        self.tls: list[str | None] = []  # per message: the TLS version it came over, None in clear
+        self.logins: list[tuple[bool, bool]] = []  # per AUTH: (accepted, over TLS)
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
         self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
         self.messages.append(message_from_bytes(envelope.original_content or envelope.content))
+        self.tls.append(session.ssl["ssl_object"].version() if session.ssl else None)
         return "250 OK"
 
+    def check_login(self, server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> AuthResult:
+        ok = isinstance(data, LoginPassword) and (data.login, data.password) == (
+            b"mailer",
+            SMTP_PASSWORD.encode(),
+        )
+        self.logins.append((ok, session.ssl is not None))
+        return AuthResult(success=ok, handled=False)
 
-def _check_login(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> AuthResult:
-    ok = isinstance(data, LoginPassword) and (data.login, data.password) == (
-        b"mailer",
-        SMTP_PASSWORD.encode(),
+
+@contextmanager
+def _serving(inbox: _Inbox, **options: Any) -> Iterator[int]:
+    """A real SMTP server on 127.0.0.1 (aiosmtpd) delivering into ``inbox``; yields its port."""
+    controller = Controller(
+        inbox, hostname="127.0.0.1", port=_free_port(), authenticator=inbox.check_login, **options
     )
-    return AuthResult(success=ok, handled=False)
+    controller.start()
+    try:
+        yield controller.port
+    finally:
+        controller.stop()
 
 
 @pytest.fixture
 def smtp_server() -> Iterator[tuple[_Inbox, int]]:
+    """Plain SMTP, no STARTTLS offered: for SMTP_STARTTLS=0 (an explicit setting, never a fallback) and
+    for a STARTTLS the server cannot give."""
     inbox = _Inbox()
-    controller = Controller(
-        inbox,
-        hostname="127.0.0.1",
-        port=_free_port(),
-        authenticator=_check_login,
-        auth_require_tls=False,  # the test server has no certificate; production asks for STARTTLS
-    )
-    controller.start()
-    try:
-        yield inbox, controller.port
-    finally:
-        controller.stop()
+    with _serving(inbox, auth_require_tls=False) as port:
+        yield inbox, port
 
 
 def _free_port() -> int:
@@ -306,6 +324,208 @@ def test_an_smtp_server_that_is_down_delays_the_email(sqlite_url: str, tmp_path:
             and message.delivered_at is None
             and "ConnectionRefused" in (message.last_error or "")
         )
+
+
+# --- SMTP with STARTTLS: a certificate made here, by a CA the tool trusts only when told -----------------
+
+
+@dataclasses.dataclass(frozen=True)
+class _Pki:
+    ca_file: Path  # the test CA's certificate (PEM): what SMTP_CA_FILE names
+    server: ssl.SSLContext  # the server's side: a certificate for 127.0.0.1 and localhost, from the CA
+    other_host: ssl.SSLContext  # a certificate from the same CA for mail.example.org only
+
+
+def _name(common_name: str) -> x509.Name:
+    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+
+
+def _server_context(
+    directory: Path, stem: str, ca: x509.Certificate, ca_key: ec.EllipticCurvePrivateKey, names: list[Any]
+) -> ssl.SSLContext:
+    now = datetime.now(UTC)
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(_name(str(names[0].value)))
+        .issuer_name(ca.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName(names), critical=False)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    (directory / f"{stem}.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (directory / f"{stem}.key").write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(directory / f"{stem}.pem", directory / f"{stem}.key")
+    return context
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> _Pki:
+    """A self-signed CA and server certificates it signed, made with ``cryptography`` (no network)."""
+    directory = tmp_path_factory.mktemp("pki")
+    now = datetime.now(UTC)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(_name("Notifications test CA"))
+        .issuer_name(_name("Notifications test CA"))
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    ca_file = directory / "ca.pem"
+    ca_file.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    local = [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+    return _Pki(
+        ca_file=ca_file,
+        server=_server_context(directory, "server", ca, ca_key, local),
+        other_host=_server_context(directory, "other", ca, ca_key, [x509.DNSName("mail.example.org")]),
+    )
+
+
+def _tls_app(url: str, tmp_path: Path, port: int, **extra: Any) -> Iterator[Flask]:
+    return _smtp_app(url, tmp_path, port, SMTP_STARTTLS="1", **extra)
+
+
+def test_starttls_to_a_server_whose_ca_is_trusted_delivers_the_email_intact(
+    sqlite_url: str, tmp_path: Path, pki: _Pki, caplog: pytest.LogCaptureFixture
+) -> None:
+    inbox = _Inbox()
+    # The server takes nothing before STARTTLS: no login, no message in clear.
+    with _serving(inbox, tls_context=pki.server, require_starttls=True) as port:
+        for app in _tls_app(sqlite_url, tmp_path, port, SMTP_CA_FILE=str(pki.ca_file)):
+            db: Database = app.extensions["db"]
+            c, learner, assessor, keys = _course_with_people(db)
+            with db.transaction() as session:  # a name beyond ASCII must arrive as written
+                session.execute(update(User).where(User.id == learner).values(name="Zoë Ørsted"))
+            with caplog.at_level(logging.DEBUG):
+                scenario.earn(c, learner, assessor, keys[0])
+                assert outbox.drain(db).delivered >= 1
+
+            (email,) = _emails(db)
+            assert email.transport == "smtp" and email.sent_at is not None and email.error is None
+            assert inbox.tls in (["TLSv1.2"], ["TLSv1.3"]) and inbox.logins == [(True, True)]
+            assert inbox.envelopes == [("stacks@tool.test", ["lee@example.com"])]
+            (sent,) = inbox.messages
+            title = c.map().credential(keys[0]).title
+            assert (sent["To"], sent["Subject"], sent["From"]) == (
+                "lee@example.com",
+                f"{title}: earned",
+                "Stacks <stacks@tool.test>",
+            )
+            body = sent.get_payload(decode=True).decode(sent.get_content_charset() or "ascii")
+            assert body.replace("\r\n", "\n") == email.body
+            assert email.body.startswith("Hello Zoë Ørsted,\n")
+            assert f"http://tool.test/learn/credentials/{keys[0]}" in body
+            assert SMTP_PASSWORD not in caplog.text
+
+
+def test_starttls_to_a_server_whose_ca_is_not_trusted_sends_nothing_and_keeps_the_email(
+    database_url: str, tmp_path: Path, pki: _Pki, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The system's CAs (no SMTP_CA_FILE) do not include the test CA: the handshake fails, and the tool
+    neither logs in nor sends in clear, though this server would take both without TLS. The e-mail waits
+    for its retry (SQLite and PostgreSQL)."""
+    inbox = _Inbox()
+    with _serving(inbox, tls_context=pki.server, auth_require_tls=False) as port:
+        for app in _tls_app(database_url, tmp_path, port):
+            db: Database = app.extensions["db"]
+            c, learner, assessor, keys = _course_with_people(db)
+            scenario.earn(c, learner, assessor, keys[0])
+            with caplog.at_level(logging.DEBUG):
+                assert outbox.drain(db).retried == 1
+            assert inbox.messages == [] and inbox.logins == []
+            (message,) = _email_outbox(db)
+            assert message.delivered_at is None and not message.dead and message.attempts == 1
+            error = message.last_error or ""
+            assert error.startswith("CertificateNotTrusted(")
+            assert f"STARTTLS with 127.0.0.1:{port}: the server's certificate was refused" in error
+            assert "unable to get local issuer certificate" in error
+            assert "the system's CAs (set SMTP_CA_FILE to trust a private CA)" in error
+            (email,) = _emails(db)
+            assert email.sent_at is None and email.error is None  # kept, to be retried; not parked
+            assert SMTP_PASSWORD not in caplog.text and SMTP_PASSWORD not in error
+
+            # Nothing lost: once the operator names the CA, the retry delivers it, over TLS, once.
+            notifications.configure(
+                dataclasses.replace(notifications.current(), smtp_ca_file=str(pki.ca_file))
+            )
+            assert outbox.drain(db).delivered == 0  # not before its back-off
+            assert outbox.drain(db, now=utcnow() + timedelta(hours=1)).delivered == 1
+            assert inbox.tls in (["TLSv1.2"], ["TLSv1.3"]) and inbox.logins == [(True, True)]
+            (email,) = _emails(db)
+            assert email.sent_at is not None and inbox.messages[0]["Subject"] == email.subject
+            outbox.drain(db, now=utcnow() + timedelta(hours=2))
+            assert len(inbox.messages) == 1
+
+
+def test_starttls_checks_the_host_name_too(sqlite_url: str, tmp_path: Path, pki: _Pki) -> None:
+    """A certificate from the trusted CA, but for another host: refused like an unknown CA."""
+    inbox = _Inbox()
+    with _serving(inbox, tls_context=pki.other_host, auth_require_tls=False) as port:
+        for app in _tls_app(sqlite_url, tmp_path, port, SMTP_CA_FILE=str(pki.ca_file)):
+            db: Database = app.extensions["db"]
+            c, learner, assessor, keys = _course_with_people(db)
+            scenario.earn(c, learner, assessor, keys[0])
+            assert outbox.drain(db).retried == 1
+            assert inbox.messages == [] and inbox.logins == []
+            (message,) = _email_outbox(db)
+            error = message.last_error or ""
+            assert "CertificateNotTrusted" in error and "mismatch" in error and "'127.0.0.1'" in error
+            assert f"the CAs in SMTP_CA_FILE {pki.ca_file}" in error
+
+
+def test_smtp_ca_file_is_read_from_the_environment_and_checked_at_start_up(tmp_path: Path, pki: _Pki) -> None:
+    assert Settings.from_env(tmp_path, {"SMTP_CA_FILE": f" {pki.ca_file} "}).smtp_ca_file == str(pki.ca_file)
+    assert Settings.from_env(tmp_path, {"SMTP_CA_FILE": ""}).smtp_ca_file == ""
+    smtp = notifications.NotificationSettings(mode="smtp", smtp_ca_file=str(pki.ca_file))
+    assert smtp.tls_context().check_hostname and smtp.tls_context().verify_mode == ssl.CERT_REQUIRED
+    not_pem = tmp_path / "not-a-ca.pem"
+    not_pem.write_text("not a certificate\n")
+    before = notifications.current()
+    for bad, message in [
+        (str(tmp_path / "missing.pem"), "SMTP_CA_FILE .*missing.pem.* cannot be used"),
+        (str(not_pem), "SMTP_CA_FILE .*not-a-ca.pem.* cannot be used"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            notifications.configure(dataclasses.replace(smtp, smtp_ca_file=bad))
+    with pytest.raises(ValueError, match="SMTP_STARTTLS is off"):
+        notifications.configure(dataclasses.replace(smtp, smtp_starttls=False))
+    assert notifications.current() is before  # a refused configuration changes nothing
+    # Only SMTP mode reads the file.
+    notifications.configure(dataclasses.replace(smtp, mode="mailbox", smtp_ca_file=str(not_pem)))
+    notifications.configure(before)
 
 
 def test_the_mailbox_page_lists_what_would_have_been_sent(mailbox_app: Flask) -> None:
