@@ -284,6 +284,27 @@ def _skipped(reason: str, target: gradebook.GradebookTarget, spec: LineItemSpec)
     )
 
 
+# Open edX (lti-consumer-xblock's LtiAgsScoreSerializer.validate_timestamp) refuses a score that is not
+# later than the one it holds with HTTP 400 and {"timestamp": [one of these]}, where others answer 409.
+_NOT_LATER = ("can only be updated to a later point in time", "already exists for the provided timestamp")
+
+
+def _holds_a_later_score(response: Any) -> bool:
+    """The platform refused the score only because it holds one at least as new (409, or Open edX's 400)."""
+    if response.status_code == 409:
+        return True
+    if response.status_code != 400:
+        return False
+    try:
+        body = response.json()
+    except ValueError:
+        return False
+    if not isinstance(body, dict) or set(body) != {"timestamp"}:
+        return False
+    errors = body["timestamp"] if isinstance(body["timestamp"], list) else [body["timestamp"]]
+    return bool(errors) and all(isinstance(e, str) and any(p in e for p in _NOT_LATER) for e in errors)
+
+
 def post_score(
     db: Database, platform_id: int, lineitem_url: str, score: dict[str, Any], scopes: tuple[str, ...]
 ) -> None:
@@ -291,8 +312,9 @@ def post_score(
     response = service_request(db, platform_id, scopes, "POST", url, content_type=MEDIA_SCORE, body=score)
     if response.status_code in (200, 201, 202, 204):
         return
-    if response.status_code == 409:
-        # The platform holds a newer score for this learner (timestamps only move forward): nothing to do.
+    if _holds_a_later_score(response):
+        # The platform holds a newer score for this learner (timestamps only move forward), or this very
+        # one (a resend after a lost answer): nothing to do, and a retry could never succeed.
         log.info("event=score_superseded url=%s user=%s", url, score.get("userId"))
         return
     if response.status_code == 404:
