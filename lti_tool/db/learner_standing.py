@@ -11,6 +11,7 @@ would: ``Decimal`` with the column's scale, aware UTC datetimes).
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -60,7 +61,7 @@ class LearnerStanding:
     grants: list[GrantRow]  # live (unrevoked) grants under the course map the context follows
 
 
-_CX, _CO, _V = Context.__table__, Course.__table__, CourseMapVersion.__table__
+_CO, _V = Course.__table__, CourseMapVersion.__table__
 _LSV, _S, _G = LearnerStackVersion.__table__, Submission.__table__, Grant.__table__
 
 
@@ -72,16 +73,17 @@ def _none(column: Any, label: str) -> Any:
     return cast(null(), column.type).label(label)
 
 
-def _statement() -> Any:
-    context_id: Any = bindparam("context_id")
-    user_id: Any = bindparam("user_id")
+def _union(contexts: Any, context_id: Any, user_id: Any) -> Any:
+    """The standing's four parts. ``contexts``: the contexts table, or a statement's CTE of the context's
+    row (``id``, ``course_key``); ``context_id``, ``user_id``: the parameters, or that statement's columns
+    (``standing_in_statement``)."""
     # Columns: kind, key, state, title, version_id, number, version_course, content_hash, hours, ceus, at.
     # The first part's column types are the result's (SQLAlchemy processes values by them): its NULLs
     # carry the grant columns' own types.
     context = (
         select(
             _kind("context"),
-            _CX.c.course_key.label("key"),
+            contexts.c.course_key.label("key"),
             _none(_S.c.state, "state"),
             _none(_G.c.title, "title"),
             _CO.c.current_version_id.label("version_id"),
@@ -93,11 +95,11 @@ def _statement() -> Any:
             _none(_G.c.granted_at, "at"),
         )
         .select_from(
-            _CX.outerjoin(_CO, _CO.c.key == _CX.c.course_key).outerjoin(
+            contexts.outerjoin(_CO, _CO.c.key == contexts.c.course_key).outerjoin(
                 _V, _V.c.id == _CO.c.current_version_id
             )
         )
-        .where(_CX.c.id == context_id)
+        .where(contexts.c.id == context_id)
     )
     # Stacks started under the course map the context follows now (a course moved to another map starts
     # afresh: learner_maps).
@@ -116,9 +118,9 @@ def _statement() -> Any:
             null(),
         )
         .select_from(
-            _LSV.join(_CX, and_(_CX.c.id == _LSV.c.context_id, _CX.c.course_key == _LSV.c.course_key)).join(
-                _V, _V.c.id == _LSV.c.map_version_id
-            )
+            _LSV.join(
+                contexts, and_(contexts.c.id == _LSV.c.context_id, contexts.c.course_key == _LSV.c.course_key)
+            ).join(_V, _V.c.id == _LSV.c.map_version_id)
         )
         .where(_LSV.c.context_id == context_id, _LSV.c.user_id == user_id)
     )
@@ -150,17 +152,34 @@ def _statement() -> Any:
             _G.c.ceus,
             _G.c.granted_at,
         )
-        .select_from(_G.join(_CX, and_(_CX.c.id == _G.c.context_id, _CX.c.course_key == _G.c.course_key)))
+        .select_from(
+            _G.join(
+                contexts, and_(contexts.c.id == _G.c.context_id, contexts.c.course_key == _G.c.course_key)
+            )
+        )
         .where(_G.c.context_id == context_id, _G.c.user_id == user_id, _G.c.revoked_at.is_(None))
     )
     return union_all(context, stacks, submissions, grants)
 
 
-_STANDING = _statement()
+_STANDING = _union(Context.__table__, bindparam("context_id"), bindparam("user_id"))
+
+
+def standing_in_statement(context: Any, user: Any) -> Any:
+    """The standing as a subquery of a statement that writes the context's and the user's rows (the
+    launch's, ``services.launches.launch_writes_pg``): ``context`` and ``user`` are its CTEs of them. It
+    reads what that statement returned for the context (its map binding, written by the same launch), and
+    the stacks, submissions and grants the launch does not write; its rows are ``standing_of``'s."""
+    return _union(context, context.c.id, user.c.id).subquery("standing")
 
 
 def learner_standing(conn: Connection, context_id: int, user_id: int) -> LearnerStanding | None:
     """The learner's standing in the context; None when there is no such context."""
+    return standing_of(conn.execute(_STANDING, {"context_id": context_id, "user_id": user_id}))
+
+
+def standing_of(rows: Iterable[Sequence[Any]]) -> LearnerStanding | None:
+    """The standing from its statement's rows (``_STANDING``, or ``standing_in_statement``'s columns)."""
     found = False
     course_key: str | None = None
     live: VersionRef | None = None
@@ -169,7 +188,7 @@ def learner_standing(conn: Connection, context_id: int, user_id: int) -> Learner
     grants: list[GrantRow] = []
     # Rows unpacked by position (the columns' order above): a learner has a row per submission and grant,
     # and looking a value up by name costs more than the rest of its handling.
-    for row in conn.execute(_STANDING, {"context_id": context_id, "user_id": user_id}):
+    for row in rows:
         kind, key, state, title, version_id, number, version_course, content_hash, hours, ceus, at = row
         if kind == "submission":
             submissions[key] = SubmissionRow(state, int(number))

@@ -26,6 +26,7 @@ from sqlalchemy import bindparam, exists, or_, update
 from ..db import Database
 from ..db.lti_models import OidcState, UsedNonce
 from ..db.models import Deployment, Platform
+from ..domain.roles import LEARNER
 from ..services.editors import reads_editors_list
 from ..services.launches import LaunchRecord, launch_record_of, launch_write_params, launch_writes_pg
 from . import claims as c
@@ -43,6 +44,7 @@ from .launch import (
 )
 from .launch_facts import facts_of
 from .registration_cache import RegistrationCache
+from .roles import landing_role
 
 _STATES: Any = OidcState.__table__
 _NONCES: Any = UsedNonce.__table__
@@ -85,7 +87,12 @@ def _consume_state() -> Any:
 
 # Built once (statement construction costs more than execution at launch rates).
 _CONSUMED = _consume_state()
-_ACCEPT = {placed: launch_writes_pg(_CONSUMED, placed=placed) for placed in (False, True)}
+# By (placed, with the learner's standing).
+_ACCEPT = {
+    (placed, standing): launch_writes_pg(_CONSUMED, placed=placed, with_standing=standing)
+    for placed in (False, True)
+    for standing in (False, True)
+}
 
 
 def accept_in_one_statement(
@@ -146,9 +153,12 @@ def accept_in_one_statement(
         "s_nonce": nonce,
         "s_target_link_uri": target,
     }
+    # A learner's resource-link launch lands on their progress page: the statement reads their standing
+    # too, after its writes (one round trip where the page would make a second).
+    standing = message_type == c.RESOURCE_LINK_REQUEST and landing_role(roles) == LEARNER
     with db.one_write_statement() as conn:
-        row = conn.execute(_ACCEPT[facts.placement is not None], params).first()
-    if row is None:
+        rows = conn.execute(_ACCEPT[(facts.placement is not None, standing)], params).all()
+    if not rows:
         registrations.forget(token.issuer)
         return None
-    return launch, launch_record_of(row, facts)
+    return launch, launch_record_of(rows, facts, with_standing=standing)

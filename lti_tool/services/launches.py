@@ -13,6 +13,7 @@ sorted: designer for a listed editor (``services.editors``).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -32,6 +33,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from ..db.learner_standing import LearnerStanding, standing_in_statement, standing_of
 from ..db.lti_models import UsedNonce
 from ..db.models import Context, Course, Membership, User
 from . import editors
@@ -78,6 +80,9 @@ class LaunchRecord:
     course_key: str | None
     # The roles the course gives now: the platform's, plus designer for a listed editor (services.editors).
     roles: frozenset[str] = frozenset()
+    # The learner's standing after the launch, when the launch's statement read it (lti.launch_statement):
+    # their progress page needs no read of its own (services.progress.learner_overview).
+    standing: LearnerStanding | None = None
 
 
 def _build(dialect: str) -> dict[str, Executable]:
@@ -147,7 +152,7 @@ def _build(dialect: str) -> dict[str, Executable]:
     return built
 
 
-def launch_writes_pg(gate: Any, *, placed: bool) -> Any:
+def launch_writes_pg(gate: Any, *, placed: bool, with_standing: bool = False) -> Any:
     """PostgreSQL: the launch's writes as one statement (data-modifying CTEs), one round trip instead of
     four: the nonce, then the user, context and membership, and with ``placed`` a resource-link launch's
     placement (``services.placements``) and, when that placement is new or changed and offers a column, its
@@ -246,18 +251,22 @@ def launch_writes_pg(gate: Any, *, placed: bool) -> Any:
         changed = select(func.count()).select_from(p_cte).scalar_subquery()
         # Referenced by nothing: add_cte renders it (a data-modifying CTE runs whether read or not).
         extra.append(placement_message_from(p_cte, cx).cte("o"))
-    return (
-        select(
-            n.c.id,
-            u.c.id,
-            cx.c.id,
-            cx.c.course_key,
-            select(func.count()).select_from(m_cte).scalar_subquery(),
-            changed,
-        )
-        .select_from(n.join(u, true()).join(cx, true()))
-        .add_cte(*extra)
-    )
+    columns = [
+        n.c.id,
+        u.c.id,
+        cx.c.id,
+        cx.c.course_key,
+        select(func.count()).select_from(m_cte).scalar_subquery(),
+        changed,
+    ]
+    joined = n.join(u, true()).join(cx, true())
+    if with_standing:
+        # The learner's standing in the course after this launch (their progress page's one read), a row
+        # per part: the launch's columns repeat on each (``launch_record_of``).
+        standing = standing_in_statement(cx, u)
+        columns += list(standing.c)
+        joined = joined.join(standing, true())
+    return select(*columns).select_from(joined).add_cte(*extra)
 
 
 def _insert_parameters(table: Any, values: dict[str, Any], source: Any) -> Any:
@@ -358,11 +367,17 @@ def _context_params(facts: LaunchFacts, now: datetime) -> dict[str, Any]:
     }
 
 
-def launch_record_of(row: Any, facts: LaunchFacts) -> LaunchRecord:
-    """The record from ``launch_writes_pg``'s row (with the roles the facts carry)."""
-    _nonce_id, user_id, context_pk, course_key, _members, _placements_changed = row
+def launch_record_of(rows: Sequence[Any], facts: LaunchFacts, *, with_standing: bool = False) -> LaunchRecord:
+    """The record from ``launch_writes_pg``'s rows (at least one; the roles the facts carry), with the
+    learner's standing when the statement read it."""
+    _nonce_id, user_id, context_pk, course_key, _members, _placements_changed = rows[0][:6]
     return LaunchRecord(
-        int(user_id), facts.deployment_pk, int(context_pk), course_key, frozenset(facts.roles)
+        int(user_id),
+        facts.deployment_pk,
+        int(context_pk),
+        course_key,
+        frozenset(facts.roles),
+        standing_of(row[6:] for row in rows) if with_standing else None,
     )
 
 
@@ -376,7 +391,7 @@ def _record_rows(session: Session, facts: LaunchFacts, now: datetime) -> LaunchR
         ).first()
         if row is None:  # the nonce was there: nothing else was written
             raise NonceReplayed()
-        return launch_record_of(row, facts)
+        return launch_record_of([row], facts)
     inserted = conn.execute(
         stmts["nonce"],
         {

@@ -11,7 +11,7 @@ from decimal import Decimal
 from sqlalchemy import Connection, update
 
 from ..db import Database, report_queries
-from ..db.learner_standing import GrantRow, VersionRef, learner_standing
+from ..db.learner_standing import GrantRow, LearnerStanding, VersionRef, learner_standing
 from ..db.models import Context, Course
 from ..domain.completion import progress
 from ..domain.definitions import CourseMap, Credential, Stack
@@ -80,10 +80,32 @@ _LAYOUTS_MAX = 512
 _LAYOUTS_LOCK = threading.Lock()
 
 
+def _configured(standing: LearnerStanding | None) -> tuple[LearnerStanding, VersionRef]:
+    """The standing and its course's live version; refused when the context or its map is missing."""
+    if standing is None:
+        raise NotFound("unknown_context", "This course is not known to the tool.")
+    if standing.course_key is None or standing.live is None:
+        raise CourseNotConfigured()
+    return standing, standing.live
+
+
+def _read_layout(db: Database, live: VersionRef, recorded: dict[str, VersionRef]) -> _CourseLayout:
+    # Map documents only, each in a snapshot of its own: a version never changes.
+    with db.read_one_statement() as conn:
+        return _layout(conn, live, recorded)
+
+
+def _layout_key(
+    live_ref: VersionRef, recorded: dict[str, VersionRef]
+) -> tuple[VersionRef, tuple[tuple[str, VersionRef], ...]]:
+    older = tuple(sorted((k, ref) for k, ref in recorded.items() if ref.version_id != live_ref.version_id))
+    return live_ref, older
+
+
 def _layout(conn: Connection, live_ref: VersionRef, recorded: dict[str, VersionRef]) -> _CourseLayout:
     """The learner's course (``as_started``) laid out for their progress page."""
-    older = tuple(sorted((k, ref) for k, ref in recorded.items() if ref.version_id != live_ref.version_id))
-    key = (live_ref, older)
+    key = _layout_key(live_ref, recorded)
+    older = key[1]
     found = _LAYOUTS.get(key)
     if found is not None:
         return found
@@ -115,18 +137,26 @@ def _layout(conn: Connection, live_ref: VersionRef, recorded: dict[str, VersionR
     return found
 
 
-def learner_overview(db: Database, context_id: int, user_id: int) -> LearnerOverview:
+def learner_overview(
+    db: Database, context_id: int, user_id: int, standing: LearnerStanding | None = None
+) -> LearnerOverview:
     """What the learner's progress page shows. Its reads are one statement (``db.learner_standing``), run
     without a transaction around it (one statement is one snapshot): on PostgreSQL one round trip, which
     a launch that answers with this page waits for too. What depends on the map versions only (the
-    course as the learner started it, each stack's credentials) is built once per set of versions."""
-    with db.read_one_statement() as conn:
-        standing = learner_standing(conn, context_id, user_id)
-        if standing is None:
-            raise NotFound("unknown_context", "This course is not known to the tool.")
-        if standing.course_key is None or standing.live is None:
-            raise CourseNotConfigured()
-        layout = _layout(conn, standing.live, standing.recorded)
+    course as the learner started it, each stack's credentials) is built once per set of versions.
+
+    ``standing``: the learner's standing in this context as a statement of the caller's read it (a
+    launch's, ``lti.launch_statement``); the page then reads nothing more unless a map version is new to
+    this process."""
+    if standing is None:
+        with db.read_one_statement() as conn:
+            standing, live = _configured(learner_standing(conn, context_id, user_id))
+            layout = _layout(conn, live, standing.recorded)
+    else:
+        standing, live = _configured(standing)
+        layout = _LAYOUTS.get(_layout_key(live, standing.recorded)) or _read_layout(
+            db, live, standing.recorded
+        )
     # Evidence belongs to a credential id in this course (a map sharing the id sees it too, as the evidence
     # pages do); grants belong to the map they were granted under: after the designer changes the map they
     # stay recorded, and count for that map, not for the one the course follows now.

@@ -25,7 +25,7 @@ from ..services.errors import (
     WordLimitExceeded,
 )
 from ..services.evidence import SubmissionView
-from ..services.progress import learner_overview
+from ..services.progress import LearnerStanding, learner_overview
 from ..storage import FileStore
 from . import artifact_previews
 from .auth import ASSESSOR, DESIGNER, LEARNER, current_actor, require_role, url
@@ -89,12 +89,13 @@ def home() -> Any:
     return home_page()
 
 
-def home_page(landed_at: str | None = None) -> str:
+def home_page(landed_at: str | None = None, standing: LearnerStanding | None = None) -> str:
     """The learner's progress page. A launch renders it in its own answer (``lti_views.launch``), saving
     the browser a redirect: ``landed_at`` is then this page's URL, which the page's script makes the
-    history entry, so reloading it asks for the page instead of posting the spent id_token again."""
+    history entry, so reloading it asks for the page instead of posting the spent id_token again; and
+    ``standing`` what the launch's statement read of the learner, when it did."""
     actor = current_actor()
-    overview = learner_overview(db(), actor.context_id, actor.user_id)
+    overview = learner_overview(db(), actor.context_id, actor.user_id, standing)
     # The page needs none of the blueprint's helpers (their context processor runs only for /learn/
     # requests anyway; a launch is not one).
     return render_template("learner/home.html", overview=overview, landed_at=landed_at)

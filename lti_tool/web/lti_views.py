@@ -27,6 +27,7 @@ from ..lti.login import STATE_COOKIE_PREFIX, STATE_LIFETIME, origin, start_login
 from ..lti.registration_cache import RegistrationCache
 from ..lti.roles import landing_role
 from ..services.errors import ServiceError
+from ..services.progress import LearnerStanding
 from ..url_policy import UnsafeUrl, check_platform_url
 from . import auth
 from .context import db, settings
@@ -213,7 +214,9 @@ def launch():  # type: ignore[no-untyped-def]
         verified.message_type,
         role,
     )
-    response = _landing_page(location, cookie is not None and not query) or redirect(location, 303)
+    response = _landing_page(location, cookie is not None and not query, record.standing) or redirect(
+        location, 303
+    )
     secure = settings().session_cookie_secure
     response.delete_cookie(
         STATE_COOKIE_PREFIX + state, path="/lti/", secure=secure, samesite="None" if secure else "Lax"
@@ -221,7 +224,7 @@ def launch():  # type: ignore[no-untyped-def]
     return response
 
 
-def _landing_page(location: str, cookies_work: bool) -> Response | None:
+def _landing_page(location: str, cookies_work: bool, standing: LearnerStanding | None) -> Response | None:
     """A learner's launch answers with the progress page itself rather than a redirect to it: one request
     less for the user to wait for. Only where the session cookie carries on (a cookie-less session needs
     the token in every link, which the redirect's URL starts) and when the course is set up; else None
@@ -229,7 +232,7 @@ def _landing_page(location: str, cookies_work: bool) -> Response | None:
     if not cookies_work or location != LANDING[auth.LEARNER]:
         return None
     try:
-        page = home_page(landed_at=location)
+        page = home_page(landed_at=location, standing=standing)
     except ServiceError:  # a course not set up yet, say: the page at the landing URL explains it
         return None
     return Response(page)

@@ -72,17 +72,22 @@ def test_a_warm_learner_launch_writes_in_one_statement_on_postgresql(
     client = app.test_client()
     _answer, first = _launch(client, platform)  # the process learns the key and the registration
     assert first.status_code == 200
-    seen, stop = _counting(app)
+    answer = login(client, platform)
+    claims = {LTI + "custom": {"course_map": "learning-differences"}}
+    token = platform.key.sign(
+        platform.moodle_claims(answer.nonce, sub="learner-2", name="Lee Learner", **claims)
+    )
+    seen, stop = _counting(app)  # the launch's statements only (a login may also purge old states)
     try:
-        answer, response = _launch(client, platform, sub="learner-2", name="Lee Learner")
+        response = client.post("/lti/launch", data={"id_token": token, "state": answer.state})
     finally:
         stop()
     assert response.status_code == 200, response.get_data(as_text=True)[:300]
-    launch_sql = seen["sql"][1:]  # after the login's own statement
+    launch_sql = seen["sql"]
     writes = [s for s in launch_sql if re.search(r"\b(INSERT|UPDATE)\b", s)]
     if app.extensions["db"].dialect == "postgresql":
-        # One statement writes everything, then the page's one read: no BEGIN, no COMMIT round trips.
-        assert len(launch_sql) == 2 and len(writes) == 1, launch_sql
+        # One statement writes everything and reads what the page shows: no BEGIN, no COMMIT, no page read.
+        assert len(launch_sql) == 1 and len(writes) == 1, launch_sql
         assert "UPDATE oidc_states SET used_at=" in writes[0] and "INSERT INTO used_nonces" in writes[0]
     else:
         assert len(writes) > 1  # the transactional path's separate statements
@@ -90,6 +95,12 @@ def test_a_warm_learner_launch_writes_in_one_statement_on_postgresql(
     assert state.used_at is not None
     assert row_counts(app.extensions["db"]) == {"users": 2, "contexts": 1, "memberships": 2, "used_nonces": 2}
     assert "Lee Learner" in response.get_data(as_text=True)
+    # A course new to the tool, bound to its map by this very launch's statement: the page it answers with
+    # sees that binding (the statement's own write), not the course as it was before.
+    context = {"id": "course-new", "title": "New course", "type": ["CourseSection"]}
+    _answer, fresh = _launch(client, platform, sub="learner-3", **{LTI + "context": context})
+    assert fresh.status_code == 200, fresh.get_data(as_text=True)[:300]
+    assert "Executive Function" in fresh.get_data(as_text=True)
 
 
 @pytest.mark.parametrize(
@@ -216,3 +227,86 @@ def test_the_state_update_sets_only_used_at_whatever_the_parameters_are_named() 
         sql = str(statement.compile(dialect=postgresql.dialect(), column_keys=keys))
         sets = re.search(r"UPDATE oidc_states SET (.*?) WHERE", sql, re.S)
         assert sets is not None and sets.group(1) == "used_at=%(now)s::TIMESTAMP WITH TIME ZONE"
+
+
+def test_a_learners_launch_reads_their_standing_in_its_statement_as_the_page_would(
+    app: Any, platform: TestPlatform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A learner with stacks started, submissions in several states and a grant: the standing the launch's
+    statement read (after its own writes) is the one a read after it gives, and the page it answers with
+    shows what /learn/ shows."""
+    from decimal import Decimal
+
+    from lti_tool.db.learner_standing import learner_standing
+    from lti_tool.db.models import Context, CourseMapVersion, Grant, LearnerStackVersion, Submission, User
+    from lti_tool.lti import accept as accept_module
+    from lti_tool.lti import launch_statement
+
+    client = app.test_client()
+    assert _launch(client, platform)[1].status_code == 200
+    db = app.extensions["db"]
+    with db.transaction() as session:
+        context = session.scalars(select(Context)).one()
+        user = session.scalars(select(User)).one()
+        version = session.scalars(select(CourseMapVersion)).first()
+        assert version is not None and context.course_key == "learning-differences"
+        common = {"context_id": context.id, "user_id": user.id, "course_key": context.course_key}
+        session.add(LearnerStackVersion(**common, stack_key="executive-function", map_version_id=version.id))
+        for key, state, attempt in (
+            ("ef-foundations-of-practice", "earned", 1),
+            ("ef-engaging-your-peers", "submitted", 2),
+            ("lm-foundations-of-practice", "not_yet", 1),
+        ):
+            session.add(
+                Submission(
+                    **common, credential_key=key, map_version_id=version.id, state=state, attempt=attempt
+                )
+            )
+        session.add(
+            Grant(
+                **common,
+                kind="stack",
+                target_key="working-memory",
+                title="Working Memory",
+                map_version_id=version.id,
+                contact_hours=Decimal("10.00"),
+                ceus=Decimal("1.0"),
+            )
+        )
+        context_id, user_id = context.id, user.id
+
+    seen: list[Any] = []
+    accept = launch_statement.accept_in_one_statement
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        seen.append(accept(*args, **kwargs))
+        return seen[-1]
+
+    monkeypatch.setattr(accept_module, "accept_in_one_statement", spy)
+    _answer, launched = _launch(client, platform)
+    assert launched.status_code == 200
+    with db.read_connection() as conn:
+        read_after = learner_standing(conn, context_id, user_id)
+    if db.dialect == "postgresql":
+        (accepted,) = seen
+        assert accepted is not None
+        standing = accepted[1].standing
+        assert standing == read_after
+        assert set(standing.submissions) == {
+            "ef-foundations-of-practice",
+            "ef-engaging-your-peers",
+            "lm-foundations-of-practice",
+        }
+        assert [g.contact_hours for g in standing.grants] == [Decimal("10.00")]
+    else:
+        assert seen == [None]  # SQLite: the transactional path, whose page reads the standing itself
+
+    def main(html: str) -> str:
+        """The page's main content, without the script only a launch's answer has (lti-landed.js)."""
+        content = html[html.index("<main") : html.index("</main>")]
+        return re.sub(r"<script src=\"[^\"]*lti-landed\.js\"[^>]*></script>", "", content).strip()
+
+    page = client.get("/learn/")
+    assert page.status_code == 200
+    assert main(launched.get_data(as_text=True)) == main(page.get_data(as_text=True))
+    assert "Working Memory" in main(page.get_data(as_text=True))
