@@ -113,7 +113,9 @@ def submission_id(c: Course, learner: int, credential_key: str) -> int:
     return view.id
 
 
-def earn(c: Course, learner: int, assessor: int, credential_key: str) -> assessment.DecisionResult:
+def earn(
+    c: Course, learner: int, assessor: int, credential_key: str, feedback: str = ""
+) -> assessment.DecisionResult:
     complete_evidence(c, learner, credential_key)
     return assessment.decide(
         c.db,
@@ -121,7 +123,7 @@ def earn(c: Course, learner: int, assessor: int, credential_key: str) -> assessm
         submission_id(c, learner, credential_key),
         assessor,
         passing_scores(c, credential_key),
-        "",
+        feedback,
     )
 
 

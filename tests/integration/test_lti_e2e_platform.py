@@ -46,7 +46,7 @@ from lti_tool import create_app
 from lti_tool.db import Database
 from lti_tool.db.models import Context, Membership, User
 from lti_tool.lti.invites import create_invite
-from lti_tool.services import assessment, outbox
+from lti_tool.services import outbox
 from lti_tool.services.course_maps import load_course_maps
 from lti_tool.services.roster import refresh_roster
 from tests import scenario
@@ -592,16 +592,8 @@ def test_registration_launch_deep_linking_roster_and_gradebook(world: World) -> 
         assessor = session.scalars(select(User).where(User.sub == "u-assessor")).one()
     course = scenario.Course(db, context.id, context_id_platform(db, context.id), lms.course_key)
     credential_key = course.map().stack(stack_key).credential_ids[0]
-    scenario.complete_evidence(course, learner.id, credential_key)
-    decision = assessment.decide(
-        db,
-        context.id,
-        scenario.submission_id(course, learner.id, credential_key),
-        assessor.id,
-        scenario.passing_scores(course, credential_key),
-        "Clear, well-evidenced practice.",
-    )
-    assert decision is not None
+    feedback = "Clear, well-evidenced practice."
+    assert scenario.earn(course, learner.id, assessor.id, credential_key, feedback) is not None
     while outbox.drain(db).delivered:  # the placement's adoption writes further messages
         pass
     assert outbox.pending(db) == [], [m.last_error for m in outbox.pending(db)]

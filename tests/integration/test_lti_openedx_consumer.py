@@ -900,16 +900,8 @@ def test_deep_linking_response_verified_by_the_consumer_and_the_placed_launch(wo
         assessor = session.scalars(select(User).where(User.sub == STAFF.external_id)).one()
     course = scenario.Course(db, context.id, world.platform_id, world.course_map)
     credential_key = course.map().stack(stack_key).credential_ids[0]
-    scenario.complete_evidence(course, learner.id, credential_key)
-    decided = assessment.decide(
-        db,
-        context.id,
-        scenario.submission_id(course, learner.id, credential_key),
-        assessor.id,
-        scenario.passing_scores(course, credential_key),
-        "Clear, well-evidenced practice.",
-    )
-    assert decided is not None
+    feedback = "Clear, well-evidenced practice."
+    assert scenario.earn(course, learner.id, assessor.id, credential_key, feedback) is not None
     while outbox.drain(db).delivered:
         pass
     assert outbox.pending(db) == [], [m.last_error for m in outbox.pending(db)]
