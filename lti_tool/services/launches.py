@@ -160,8 +160,9 @@ def launch_writes_pg(gate: Any, *, placed: bool, with_standing: bool = False) ->
 
     ``gate`` is a CTE of at most one row: nothing is written unless it has its row (``lti.launch_statement``
     gates the writes on the login state it consumes in the same statement), and nothing but the nonce unless
-    the nonce is new (a replay). The statement returns one row (nonce id, user id, context id, course key,
-    memberships written, placements changed) or, when the gate or the nonce stopped it, none. Parameters:
+    the nonce is new (a replay). The statement returns one row (nonce id, user id, context id, course key;
+    with ``with_standing`` a row per part of the standing, those four first) or, when the gate or the nonce
+    stopped it, none. Parameters:
     ``launch_write_params``; none is named like a column of oidc_states (``l_nonce``, not ``nonce``), so a
     gate that updates that table is not given values to write (SQLAlchemy takes an execution parameter
     named like a column of an UPDATE as a value to SET)."""
@@ -235,30 +236,17 @@ def launch_writes_pg(gate: Any, *, placed: bool, with_standing: bool = False) ->
         ["context_id", "user_id", "roles", "status", "source", "last_launch_at"], rows
     )
     ex = m.excluded
-    m_cte = (
+    written = [
         m.on_conflict_do_update(
             index_elements=["context_id", "user_id"],
             set_={"roles": ex.roles, "status": ex.status, "last_launch_at": ex.last_launch_at},
-        )
-        .returning(memberships.c.id)
-        .cte("m")
-    )
-    changed: Any = literal(0)
-    extra: list[Any] = []
-    if placed:
-        p_cte = placement_upsert_from(cx.c.id).cte("p")
-        # The placement's upsert returns a row only when the placement is new or changed.
-        changed = select(func.count()).select_from(p_cte).scalar_subquery()
-        # Referenced by nothing: add_cte renders it (a data-modifying CTE runs whether read or not).
-        extra.append(placement_message_from(p_cte, cx).cte("o"))
-    columns = [
-        n.c.id,
-        u.c.id,
-        cx.c.id,
-        cx.c.course_key,
-        select(func.count()).select_from(m_cte).scalar_subquery(),
-        changed,
+        ).cte("m")
     ]
+    if placed:
+        # The placement's upsert returns a row only when the placement is new or changed: its message then.
+        p_cte = placement_upsert_from(cx.c.id).cte("p")
+        written += [p_cte, placement_message_from(p_cte, cx).cte("o")]
+    columns = [n.c.id, u.c.id, cx.c.id, cx.c.course_key]
     joined = n.join(u, true()).join(cx, true())
     if with_standing:
         # The learner's standing in the course after this launch (their progress page's one read), a row
@@ -266,7 +254,8 @@ def launch_writes_pg(gate: Any, *, placed: bool, with_standing: bool = False) ->
         standing = standing_in_statement(cx, u)
         columns += list(standing.c)
         joined = joined.join(standing, true())
-    return select(*columns).select_from(joined).add_cte(*extra)
+    # Read by nothing: add_cte renders them (a data-modifying CTE runs whether read or not).
+    return select(*columns).select_from(joined).add_cte(*written)
 
 
 def _insert_parameters(table: Any, values: dict[str, Any], source: Any) -> Any:
@@ -370,14 +359,14 @@ def _context_params(facts: LaunchFacts, now: datetime) -> dict[str, Any]:
 def launch_record_of(rows: Sequence[Any], facts: LaunchFacts, *, with_standing: bool = False) -> LaunchRecord:
     """The record from ``launch_writes_pg``'s rows (at least one; the roles the facts carry), with the
     learner's standing when the statement read it."""
-    _nonce_id, user_id, context_pk, course_key, _members, _placements_changed = rows[0][:6]
+    _nonce_id, user_id, context_pk, course_key = rows[0][:4]
     return LaunchRecord(
         int(user_id),
         facts.deployment_pk,
         int(context_pk),
         course_key,
         frozenset(facts.roles),
-        standing_of(row[6:] for row in rows) if with_standing else None,
+        standing_of(row[4:] for row in rows) if with_standing else None,
     )
 
 
